@@ -1,0 +1,688 @@
+/* secdefaultsctl - the admin command: check the config, enrol users, look at
+ * and change their state. It shares the config parser, the store and the
+ * policy with the module (src/lib), so what it says is what the module does.
+ *
+ * Exit status: 0 ok, 1 failed, 2 usage. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/request.h"
+#include "../lib/totp.h"
+
+#define EXIT_USAGE 2
+
+static const char *config_path = SD_DEFAULT_CONFIG;
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: secdefaultsctl [--config PATH] VERB ...\n"
+		"  check                              validate the configuration\n"
+		"  status [USER...] [--json]          show users' state\n"
+		"  enroll USER [--secret BASE32] [--force]\n"
+		"                                     create or import a TOTP secret\n"
+		"  reset USER                         forget secret and state\n"
+		"  unlock USER                        clear failures and lock\n"
+		"  flag USER [--reason TEXT]          mark compromised\n"
+		"  dismiss USER                       clear the compromised flag\n"
+		"  explain USER --service NAME [--rhost ADDR] [--tag CLASS]\n"
+		"                                     the decision, changing nothing\n"
+		"see secdefaultsctl(8)\n");
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("secdefaultsctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_FAILURE;
+}
+
+/* Load the config; print problems. 0 ok. */
+static int load_config(struct sd_config *c)
+{
+	struct sd_strlist problems = {0};
+	size_t i;
+	int rc = sd_config_load(config_path, c, &problems);
+
+	for (i = 0; i < problems.n; i++)
+		fprintf(stderr, "%s\n", problems.v[i]);
+	sd_strlist_free(&problems);
+	return rc;
+}
+
+/* Resolve a user name to the canonical NSS name. 0 ok, else prints. */
+static int resolve(const char *name, struct sd_user *u)
+{
+	int rc;
+
+	if (sd_user_name_valid(name) != 0) {
+		char clean[64];
+
+		sd_sanitize(clean, sizeof(clean), name);
+		fail("invalid user name \"%s\"", clean);
+		return -EINVAL;
+	}
+	rc = sd_user_lookup(name, u);
+	if (rc == -ENOENT)
+		fail("unknown user \"%s\"", name);
+	else if (rc != 0)
+		fail("cannot look up user \"%s\": %s", name, strerror(-rc));
+	return rc;
+}
+
+static void audit(const char *action, const char *user, const char *detail)
+{
+	openlog("secdefaultsctl", LOG_PID, LOG_AUTHPRIV);
+	syslog(LOG_NOTICE, "action=%s user=%s by_uid=%u%s%s", action, user, (unsigned)getuid(),
+	       detail ? " " : "", detail ? detail : "");
+	closelog();
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct sd_config c;
+	int rc;
+
+	if (argc != 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	rc = load_config(&c);
+	sd_config_free(&c);
+	if (rc != 0)
+		return EXIT_FAILURE;
+	printf("%s: OK\n", config_path);
+	return EXIT_SUCCESS;
+}
+
+/* A read-modify-write of one user's state under the module's lock. */
+typedef int (*mutator)(struct sd_store *s, const char *user, struct sd_state *st, void *arg);
+
+static int with_state(const char *name, mutator fn, void *arg)
+{
+	struct sd_config c;
+	struct sd_user u;
+	struct sd_store *s = NULL;
+	struct sd_state st;
+	struct sd_err err = {""};
+	int rc;
+
+	if (load_config(&c) != 0) {
+		sd_config_free(&c);
+		return fail("configuration %s has problems: nothing changed", config_path);
+	}
+	if (resolve(name, &u) != 0) {
+		sd_config_free(&c);
+		return EXIT_FAILURE;
+	}
+	rc = sd_store_open(&c, 0, &s, &err);
+	if (rc == 0)
+		rc = sd_store_lock(s, u.name, &err);
+	if (rc == 0) {
+		rc = sd_store_load(s, u.name, &st, &err);
+		if (rc == -ENOENT) {
+			memset(&st, 0, sizeof(st));
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = fn(s, u.name, &st, arg);
+		sd_store_unlock(s);
+	}
+	sd_store_close(s);
+	sd_config_free(&c);
+	sd_wipe(&st, sizeof(st));
+	if (rc != 0 && err.msg[0] != '\0')
+		return fail("%s", err.msg);
+	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+struct enroll_arg {
+	const char *secret_b32;
+	int force;
+	struct sd_config *cfg;
+	unsigned char key[SD_MAX_KEY];
+	size_t keylen;
+};
+
+static int save_state(struct sd_store *s, const char *user, struct sd_state *st)
+{
+	struct sd_err err = {""};
+	int rc = sd_store_save(s, user, st, 0, &err);
+
+	if (rc != 0)
+		fail("%s", err.msg);
+	return rc;
+}
+
+static int do_enroll(struct sd_store *s, const char *user, struct sd_state *st, void *argp)
+{
+	struct enroll_arg *a = argp;
+	struct sd_secret sec;
+	struct sd_err err = {""};
+	int rc;
+
+	if (st->enrolled != 0 && !a->force) {
+		fail("%s is already enrolled: use --force to replace the secret", user);
+		return -EEXIST;
+	}
+	memset(&sec, 0, sizeof(sec));
+	memcpy(sec.key, a->key, a->keylen);
+	sec.keylen = a->keylen;
+	rc = sd_store_save_secret(s, user, &sec, &err);
+	sd_wipe(&sec, sizeof(sec));
+	if (rc != 0) {
+		fail("%s", err.msg);
+		return rc;
+	}
+	st->enrolled = time(NULL);
+	st->failures = 0;
+	st->locked_until = 0;
+	return save_state(s, user, st);
+}
+
+/* Percent-encode for an otpauth URI. */
+static void uri_escape(const char *in, char *out, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t j = 0;
+
+	for (; *in != '\0' && j + 4 < n; in++) {
+		unsigned char c = (unsigned char)*in;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			out[j++] = (char)c;
+		} else {
+			out[j++] = '%';
+			out[j++] = hex[c >> 4];
+			out[j++] = hex[c & 15];
+		}
+	}
+	out[j] = '\0';
+}
+
+static void print_uri(const struct sd_config *c, const char *user, const unsigned char *key,
+		      size_t keylen)
+{
+	char b32[SD_MAX_KEY * 2], issuer[72] = "", ei[220], eu[110];
+	static const char *const algos[] = {"SHA1", "SHA256", "SHA512"};
+
+	if (c->totp.issuer[0] != '\0')
+		snprintf(issuer, sizeof(issuer), "%s", c->totp.issuer);
+	else if (gethostname(issuer, sizeof(issuer) - 1) != 0)
+		snprintf(issuer, sizeof(issuer), "pam_secdefaults");
+	sd_base32_encode(key, keylen, b32, sizeof(b32));
+	uri_escape(issuer, ei, sizeof(ei));
+	uri_escape(user, eu, sizeof(eu));
+	printf("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d\n", ei,
+	       eu, b32, ei, algos[c->totp.algorithm], c->totp.digits, c->totp.period);
+	sd_wipe(b32, sizeof(b32));
+}
+
+static int cmd_enroll(int argc, char **argv)
+{
+	struct enroll_arg a;
+	struct sd_config c;
+	struct sd_user u;
+	const char *user = NULL;
+	int i, rc;
+
+	memset(&a, 0, sizeof(a));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--secret") == 0 && i + 1 < argc)
+			a.secret_b32 = argv[++i];
+		else if (strcmp(argv[i], "--force") == 0)
+			a.force = 1;
+		else if (argv[i][0] != '-' && user == NULL)
+			user = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (user == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (a.secret_b32 != NULL) {
+		if (sd_base32_decode(a.secret_b32, a.key, sizeof(a.key), &a.keylen) != 0)
+			return fail("--secret is not valid base32");
+		if (a.keylen < 10) {
+			sd_wipe(a.key, sizeof(a.key));
+			return fail("--secret is too short: at least 16 base32 characters (80 bits)");
+		}
+	} else {
+		a.keylen = 20;
+		if (getrandom(a.key, a.keylen, 0) != (ssize_t)a.keylen)
+			return fail("cannot get random bytes: %s", strerror(errno));
+	}
+	rc = with_state(user, do_enroll, &a);
+	if (rc == EXIT_SUCCESS && load_config(&c) == 0 && resolve(user, &u) == 0) {
+		print_uri(&c, u.name, a.key, a.keylen);
+		audit("enroll", u.name, a.secret_b32 ? "secret=imported" : "secret=generated");
+	}
+	if (rc == EXIT_SUCCESS)
+		sd_config_free(&c);
+	sd_wipe(a.key, sizeof(a.key));
+	return rc;
+}
+
+static int do_reset(struct sd_store *s, const char *user, struct sd_state *st, void *arg)
+{
+	struct sd_err err = {""};
+	int rc = sd_store_remove(s, user, &err);
+
+	(void)st;
+	(void)arg;
+	if (rc != 0)
+		fail("%s", err.msg);
+	return rc;
+}
+
+static int do_unlock(struct sd_store *s, const char *user, struct sd_state *st, void *arg)
+{
+	(void)arg;
+	st->failures = 0;
+	st->locked_until = 0;
+	return save_state(s, user, st);
+}
+
+static int do_flag(struct sd_store *s, const char *user, struct sd_state *st, void *arg)
+{
+	const char *reason = arg;
+
+	st->compromised = 1;
+	st->compromised_at = time(NULL);
+	st->password_reset = 0;
+	snprintf(st->compromised_reason, sizeof(st->compromised_reason), "%s",
+		 reason ? reason : "flagged by an administrator");
+	return save_state(s, user, st);
+}
+
+static int do_dismiss(struct sd_store *s, const char *user, struct sd_state *st, void *arg)
+{
+	(void)arg;
+	st->compromised = 0;
+	st->compromised_at = 0;
+	st->password_reset = 0;
+	st->compromised_reason[0] = '\0';
+	return save_state(s, user, st);
+}
+
+static int cmd_simple(const char *verb, int argc, char **argv)
+{
+	const char *reason = NULL;
+	const char *user = NULL;
+	mutator fn;
+	int i, rc;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(verb, "flag") == 0 && strcmp(argv[i], "--reason") == 0 && i + 1 < argc)
+			reason = argv[++i];
+		else if (argv[i][0] != '-' && user == NULL)
+			user = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (user == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (reason != NULL) {
+		for (i = 0; reason[i] != '\0'; i++)
+			if ((unsigned char)reason[i] < 0x20 || reason[i] == 0x7f)
+				return fail("--reason must be one line of printable text");
+		if (strlen(reason) >= SD_REASON_LEN)
+			return fail("--reason is longer than %d bytes", SD_REASON_LEN - 1);
+	}
+	fn = strcmp(verb, "reset") == 0	   ? do_reset
+	     : strcmp(verb, "unlock") == 0 ? do_unlock
+	     : strcmp(verb, "flag") == 0   ? do_flag
+					   : do_dismiss;
+	rc = with_state(user, fn, (void *)reason);
+	if (rc == EXIT_SUCCESS) {
+		printf("%s: %s done\n", user, verb);
+		audit(verb, user, NULL);
+	}
+	return rc;
+}
+
+/* status */
+
+struct status_ctx {
+	struct sd_config *cfg;
+	struct sd_store *store;
+	int json;
+	int first;
+	int failed;
+	time_t now;
+};
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static int status_one(const char *name, void *arg)
+{
+	struct status_ctx *x = arg;
+	struct sd_user u;
+	struct sd_state st;
+	struct sd_err err = {""};
+	const char *role = "unknown";
+	char grace[32], locked[SD_TIME_LEN] = "-", last[SD_TIME_LEN] = "-", comp[SD_TIME_LEN] = "-";
+	int rc, lf;
+
+	if (sd_user_lookup(name, &u) == 0)
+		role = sd_role_name(sd_role_of(x->cfg, &u, &lf));
+	rc = sd_store_load(x->store, name, &st, &err);
+	if (rc == -ENOENT) {
+		memset(&st, 0, sizeof(st));
+		rc = 0;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "secdefaultsctl: %s\n", err.msg);
+		x->failed = 1;
+		return 0;
+	}
+	if (st.enrolled != 0)
+		snprintf(grace, sizeof(grace), "-");
+	else if (sd_grace_over(x->cfg, &st, x->now))
+		snprintf(grace, sizeof(grace), "expired");
+	else if (st.grace_start == 0)
+		snprintf(grace, sizeof(grace), "not-started");
+	else {
+		time_t end = st.grace_start + (time_t)x->cfg->grace_days * 86400;
+		long left = (long)((end - sd_effective_now(&st, x->now) + 86399) / 86400);
+
+		snprintf(grace, sizeof(grace), "%ldd", left);
+	}
+	if (st.locked_until > x->now)
+		sd_time_format(st.locked_until, locked);
+	if (st.last_totp != 0)
+		sd_time_format(st.last_totp, last);
+	if (st.compromised)
+		sd_time_format(st.compromised_at, comp);
+	if (x->json) {
+		char en[SD_TIME_LEN] = "", gs[SD_TIME_LEN] = "";
+		size_t i;
+
+		if (st.enrolled)
+			sd_time_format(st.enrolled, en);
+		if (st.grace_start)
+			sd_time_format(st.grace_start, gs);
+		printf("%s\n  {\"user\": ", x->first ? "" : ",");
+		json_str(name);
+		printf(", \"role\": \"%s\", \"enrolled\": %s, \"enrolled_at\": ", role,
+		       st.enrolled ? "true" : "false");
+		if (st.enrolled)
+			json_str(en);
+		else
+			printf("null");
+		printf(", \"grace_start\": ");
+		if (st.grace_start)
+			json_str(gs);
+		else
+			printf("null");
+		printf(", \"grace\": \"%s\", \"failures\": %u, \"locked_until\": ", grace,
+		       st.failures);
+		if (st.locked_until > x->now)
+			json_str(locked);
+		else
+			printf("null");
+		printf(", \"compromised\": %s, \"compromised_at\": ",
+		       st.compromised ? "true" : "false");
+		if (st.compromised)
+			json_str(comp);
+		else
+			printf("null");
+		printf(", \"compromised_reason\": ");
+		if (st.compromised)
+			json_str(st.compromised_reason);
+		else
+			printf("null");
+		printf(", \"last_totp\": ");
+		if (st.last_totp)
+			json_str(last);
+		else
+			printf("null");
+		printf(", \"locations\": [");
+		for (i = 0; i < st.nloc; i++) {
+			char t[SD_TIME_LEN];
+
+			sd_time_format(st.loc[i].last_totp, t);
+			printf("%s{\"network\": ", i ? ", " : "");
+			json_str(st.loc[i].net);
+			printf(", \"last_totp\": ");
+			json_str(t);
+			printf("}");
+		}
+		printf("]}");
+	} else {
+		printf("%-20s %-10s %-8s %-11s %-20s %-20s %-20s %zu\n", name, role,
+		       st.enrolled ? "yes" : "no", grace, locked, comp, last, st.nloc);
+	}
+	x->first = 0;
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int collect(const char *user, void *arg)
+{
+	return sd_strlist_add(arg, user) == 0 ? 0 : -ENOMEM;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct status_ctx x;
+	struct sd_config c;
+	struct sd_strlist users = {0};
+	struct sd_err err = {""};
+	size_t i;
+	int rc = 0;
+
+	memset(&x, 0, sizeof(x));
+	for (int k = 0; k < argc; k++) {
+		if (strcmp(argv[k], "--json") == 0) {
+			x.json = 1;
+		} else if (argv[k][0] == '-') {
+			usage(stderr);
+			return EXIT_USAGE;
+		} else {
+			struct sd_user u;
+
+			if (resolve(argv[k], &u) != 0) {
+				sd_strlist_free(&users);
+				return EXIT_FAILURE;
+			}
+			if (sd_strlist_add(&users, u.name) != 0) {
+				sd_strlist_free(&users);
+				return fail("out of memory");
+			}
+		}
+	}
+	if (load_config(&c) != 0) {
+		sd_config_free(&c);
+		sd_strlist_free(&users);
+		return fail("configuration %s has problems", config_path);
+	}
+	x.cfg = &c;
+	x.now = time(NULL);
+	x.first = 1;
+	rc = sd_store_open(&c, SD_STORE_READONLY, &x.store, &err);
+	if (rc == 0 && users.n == 0) {
+		rc = sd_store_list(x.store, collect, &users, &err);
+		if (rc == 0 && users.n > 1)
+			qsort(users.v, users.n, sizeof(*users.v), cmp_str);
+	}
+	if (rc != 0) {
+		sd_store_close(x.store);
+		sd_config_free(&c);
+		sd_strlist_free(&users);
+		return fail("%s", err.msg[0] ? err.msg : strerror(-rc));
+	}
+	if (x.json)
+		printf("[");
+	else
+		printf("%-20s %-10s %-8s %-11s %-20s %-20s %-20s %s\n", "USER", "ROLE", "ENROLLED",
+		       "GRACE", "LOCKED_UNTIL", "COMPROMISED", "LAST_TOTP", "LOCATIONS");
+	for (i = 0; i < users.n; i++)
+		status_one(users.v[i], &x);
+	if (x.json)
+		printf("%s]\n", users.n ? "\n" : "");
+	sd_store_close(x.store);
+	sd_config_free(&c);
+	sd_strlist_free(&users);
+	return x.failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int cmd_explain(int argc, char **argv)
+{
+	static const char *const rows[] = {
+		"",
+		"1 enabled = false",
+		"2 configuration missing, unsafe or invalid",
+		"3 user name invalid",
+		"4 user unknown to NSS",
+		"5 role exempt or break-glass",
+		"6 service class legacy",
+		"7 service class noninteractive",
+		"8 state unreadable, corrupt or unsafe",
+		"9 locked out, or compromised and not enrolled",
+		"10 not enrolled, grace not over",
+		"11 not enrolled, grace over",
+		"12 enrolled, TOTP required",
+		"13 enrolled, TOTP not required",
+	};
+	struct sd_request r;
+	const char *user = NULL;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--service") == 0 && i + 1 < argc)
+			r.service = argv[++i];
+		else if (strcmp(argv[i], "--rhost") == 0 && i + 1 < argc)
+			r.rhost = argv[++i];
+		else if (strcmp(argv[i], "--tag") == 0 && i + 1 < argc)
+			r.service_tag = argv[++i];
+		else if (strcmp(argv[i], "--account") == 0)
+			r.phase = SD_PHASE_ACCOUNT;
+		else if (argv[i][0] != '-' && user == NULL)
+			user = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (user == NULL || r.service == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	r.config_path = config_path;
+	r.username = user;
+	r.now = time(NULL);
+	if (!sd_request_gate(&r))
+		sd_request_decide(&r, SD_STORE_READONLY);
+	for (size_t k = 0; k < r.problems.n; k++)
+		printf("config: %s\n", r.problems.v[k]);
+	printf("user:     %s\n", r.facts.user_known ? r.user.name : user);
+	printf("role:     %s%s\n", r.facts.user_known ? sd_role_name(r.facts.role) : "-",
+	       r.group_lookup_failed ? " (group lookup failed)" : "");
+	printf("service:  %s (class %s)\n", r.service,
+	       r.facts.config_ok ? sd_class_name(r.facts.cls) : "-");
+	printf("location: %s%s\n", r.location, r.facts.trusted ? " (trusted network)" : "");
+	printf("mode:     %s\n",
+	       r.facts.config_ok && r.cfg.mode == SD_MODE_REPORT_ONLY ? "report-only" : "enforce");
+	printf("phase:    %s\n", r.phase == SD_PHASE_AUTH ? "auth" : "account");
+	if (r.verdict.rule == 8 && r.err.msg[0] != '\0')
+		printf("state:    %s\n", r.err.msg);
+	for (i = 1; i <= 13 && i < r.verdict.rule; i++)
+		printf("  rule %-46s no\n", rows[i]);
+	if (r.verdict.rule >= 1 && r.verdict.rule <= 13)
+		printf("  rule %-46s DECIDES\n", rows[r.verdict.rule]);
+	printf("decision: %s (reason %s", sd_verdict_name(r.verdict.kind), r.verdict.reason);
+	if (r.verdict.kind == SD_V_PROMPT)
+		printf(", TOTP because %s", sd_why_name(r.verdict.why));
+	if (r.verdict.rule == 10)
+		printf(", %d days of grace left", r.verdict.days_left);
+	printf(")\n");
+	sd_request_free(&r);
+	return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+	const char *verb;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config_path = argv[i + 1];
+			i += 2;
+		} else if (strncmp(argv[i], "--config=", 9) == 0) {
+			config_path = argv[i] + 9;
+			i++;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return EXIT_SUCCESS;
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	verb = argv[i++];
+	argc -= i;
+	argv += i;
+	if (strcmp(verb, "check") == 0)
+		return cmd_check(argc, argv);
+	if (strcmp(verb, "status") == 0)
+		return cmd_status(argc, argv);
+	if (strcmp(verb, "enroll") == 0)
+		return cmd_enroll(argc, argv);
+	if (strcmp(verb, "explain") == 0)
+		return cmd_explain(argc, argv);
+	if (strcmp(verb, "reset") == 0 || strcmp(verb, "unlock") == 0 ||
+	    strcmp(verb, "flag") == 0 || strcmp(verb, "dismiss") == 0)
+		return cmd_simple(verb, argc, argv);
+	fprintf(stderr, "secdefaultsctl: unknown verb \"%s\"\n", verb);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,102 @@
+/* request.c - gather the facts of one sign-in for the policy. */
+#include "config.h"
+
+#include "request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int sd_request_gate(struct sd_request *r)
+{
+	struct sd_facts *f = &r->facts;
+	enum sd_class tagcls;
+	int rc;
+
+	memset(f, 0, sizeof(*f));
+	f->phase = r->phase;
+	f->now = r->now;
+	f->cfg = &r->cfg;
+	rc = sd_config_load(r->config_path ? r->config_path : SD_DEFAULT_CONFIG, &r->cfg,
+			    &r->problems);
+	if (rc == 0 && r->service_tag != NULL && sd_class_parse(r->service_tag, &tagcls) != 0) {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg),
+			 "module argument service_tag=%.40s: must be legacy, privileged, standard "
+			 "or noninteractive",
+			 r->service_tag);
+		(void)sd_strlist_add(&r->problems, msg);
+		rc = -EINVAL;
+	}
+	f->config_ok = rc == 0;
+	if (f->config_ok && r->cfg.enabled) {
+		f->name_ok = sd_user_name_valid(r->username) == 0;
+		if (f->name_ok) {
+			rc = sd_user_lookup(r->username, &r->user);
+			f->user_known = rc == 0;
+			f->nss_error = rc != 0 && rc != -ENOENT;
+		}
+		if (f->user_known)
+			f->role = sd_role_of(&r->cfg, &r->user, &r->group_lookup_failed);
+		f->cls = sd_class_of(&r->cfg, r->service, r->service_tag);
+	}
+	if (f->config_ok) {
+		f->location_ok = sd_location_of(r->rhost, r->location) == 0;
+		f->location = r->location;
+		f->trusted = sd_net_match_any(r->cfg.risk.nets, r->cfg.risk.nnets, r->rhost);
+	}
+	return sd_decide_gate(f, &r->verdict);
+}
+
+void sd_request_decide(struct sd_request *r, unsigned store_flags)
+{
+	int rc = 0;
+
+	r->facts.state_ok = 0;
+	r->facts.st = &r->st;
+	if (r->store == NULL)
+		rc = sd_store_open(&r->cfg, store_flags, &r->store, &r->err);
+	if (rc == 0) {
+		rc = sd_store_load(r->store, r->user.name, &r->st, &r->err);
+		if (rc == -ENOENT) {
+			memset(&r->st, 0, sizeof(r->st));
+			rc = 0;
+		}
+	}
+	r->facts.state_ok = rc == 0;
+	sd_decide(&r->facts, &r->verdict);
+}
+
+int sd_request_relock(struct sd_request *r)
+{
+	int rc;
+
+	if (r->store == NULL)
+		return -EINVAL;
+	rc = sd_store_lock(r->store, r->user.name, &r->err);
+	if (rc != 0)
+		return rc;
+	rc = sd_store_load(r->store, r->user.name, &r->st, &r->err);
+	if (rc == -ENOENT) {
+		memset(&r->st, 0, sizeof(r->st));
+		rc = 0;
+	}
+	if (rc != 0) {
+		sd_store_unlock(r->store);
+		return rc;
+	}
+	r->facts.state_ok = 1;
+	r->facts.st = &r->st;
+	sd_decide(&r->facts, &r->verdict);
+	return 0;
+}
+
+void sd_request_free(struct sd_request *r)
+{
+	sd_store_close(r->store);
+	r->store = NULL;
+	sd_config_free(&r->cfg);
+	sd_strlist_free(&r->problems);
+	sd_wipe(&r->st, sizeof(r->st));
+}

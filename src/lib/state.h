@@ -1,0 +1,68 @@
+/* state.h - one user's inspectable state and TOTP secret, and their text
+ * formats (see secdefaults-state(5)). Pure: no files here, see store.h. */
+#ifndef SD_STATE_H
+#define SD_STATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "location.h"
+
+#define SD_STATE_VERSION 1
+#define SD_STATE_MAX_SIZE (64 * 1024)
+#define SD_MAX_LOCATIONS 32
+#define SD_REASON_LEN 128
+#define SD_MAX_KEY 64	     /* bytes of TOTP key */
+#define SD_MAX_RECOVERY 20   /* recovery codes per user */
+#define SD_RECOVERY_HASH 128 /* crypt(3) string */
+
+struct sd_loc {
+	char net[SD_LOCATION_LEN];
+	time_t last_totp;
+};
+
+/* Times are 0 when unset. */
+struct sd_state {
+	time_t grace_start;
+	time_t enrolled;
+	uint64_t last_step; /* highest TOTP time step accepted; 0 = none */
+	time_t last_totp;
+	unsigned failures; /* consecutive wrong codes */
+	time_t locked_until;
+	int compromised;
+	time_t compromised_at;
+	char compromised_reason[SD_REASON_LEN];
+	int password_reset; /* password changed since the flag was raised */
+	size_t nloc;
+	struct sd_loc loc[SD_MAX_LOCATIONS];
+	uint64_t rev; /* backend revision, for compare-and-swap stores */
+};
+
+struct sd_secret {
+	unsigned char key[SD_MAX_KEY];
+	size_t keylen;
+	size_t nrecovery;
+	char recovery[SD_MAX_RECOVERY][SD_RECOVERY_HASH];
+	uint64_t rev;
+};
+
+/* Parse state text. 0, or -EINVAL with a reason ("line 3: ...") in WHY. */
+int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen);
+/* Format state text into a malloc'd string. 0 or -ENOMEM. USER is written as
+ * a comment for people reading the file. */
+int sd_state_format(const struct sd_state *st, const char *user, char **out, size_t *outlen);
+
+int sd_secret_parse(const char *text, size_t len, struct sd_secret *sec, char *why, size_t whylen);
+int sd_secret_format(const struct sd_secret *sec, char **out, size_t *outlen);
+
+/* The location record for NET, or NULL. */
+const struct sd_loc *sd_state_find_loc(const struct sd_state *st, const char *net);
+/* Record that TOTP was passed from NET at NOW (the oldest entry makes room). */
+void sd_state_touch_loc(struct sd_state *st, const char *net, time_t now);
+
+/* Base32 (RFC 4648, no padding needed, case-insensitive, spaces ignored). */
+int sd_base32_decode(const char *in, unsigned char *out, size_t outmax, size_t *outlen);
+int sd_base32_encode(const unsigned char *in, size_t len, char *out, size_t outmax);
+
+#endif

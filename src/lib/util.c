@@ -1,0 +1,169 @@
+/* util.c - small helpers shared by the core, the module and the CLI. */
+#include "config.h"
+
+#include "util.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sd_err_set(struct sd_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+}
+
+int sd_strlist_add(struct sd_strlist *l, const char *s)
+{
+	char **nv;
+	char *copy;
+
+	copy = strdup(s);
+	if (copy == NULL)
+		return -ENOMEM;
+	nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
+	if (nv == NULL) {
+		free(copy);
+		return -ENOMEM;
+	}
+	l->v = nv;
+	l->v[l->n++] = copy;
+	return 0;
+}
+
+int sd_strlist_contains(const struct sd_strlist *l, const char *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+void sd_strlist_free(struct sd_strlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+void sd_sanitize(char *dst, size_t n, const char *src)
+{
+	size_t i;
+
+	if (n == 0)
+		return;
+	if (src == NULL)
+		src = "-";
+	for (i = 0; i + 1 < n && src[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		dst[i] = (c > 0x20 && c < 0x7f && c != '=') ? (char)c : '?';
+	}
+	dst[i] = '\0';
+}
+
+void sd_time_format(time_t t, char out[SD_TIME_LEN])
+{
+	struct tm tm;
+
+	if (t < 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, SD_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, SD_TIME_LEN, "%s", "invalid");
+}
+
+int sd_time_parse(const char *s, time_t *out)
+{
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	struct tm tm;
+	int v[6];
+	size_t i;
+	time_t t;
+
+	/* YYYY-MM-DDTHH:MM:SSZ, checked character by character. */
+	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
+	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+		return -EINVAL;
+	for (i = 0; i < 19; i++) {
+		if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16)
+			continue;
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+	}
+	v[0] = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	v[1] = (s[5] - '0') * 10 + (s[6] - '0');
+	v[2] = (s[8] - '0') * 10 + (s[9] - '0');
+	v[3] = (s[11] - '0') * 10 + (s[12] - '0');
+	v[4] = (s[14] - '0') * 10 + (s[15] - '0');
+	v[5] = (s[17] - '0') * 10 + (s[18] - '0');
+	if (v[0] < 1970 || v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > mdays[v[1] - 1] ||
+	    v[3] > 23 || v[4] > 59 || v[5] > 59)
+		return -EINVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = v[0] - 1900;
+	tm.tm_mon = v[1] - 1;
+	tm.tm_mday = v[2];
+	tm.tm_hour = v[3];
+	tm.tm_min = v[4];
+	tm.tm_sec = v[5];
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -EINVAL;
+	/* timegm normalises 29 Feb in a common year to 1 Mar: refuse that. */
+	if (tm.tm_mday != v[2])
+		return -EINVAL;
+	*out = t;
+	return 0;
+}
+
+void sd_wipe(void *p, size_t n)
+{
+	if (p != NULL && n > 0)
+		explicit_bzero(p, n);
+}
+
+int sd_ct_memcmp(const void *a, const void *b, size_t n)
+{
+	const volatile unsigned char *x = a;
+	const volatile unsigned char *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= (unsigned char)(x[i] ^ y[i]);
+	return d != 0;
+}
+
+int sd_parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s == NULL || *s == '\0')
+		return -EINVAL;
+	for (; *s != '\0'; s++) {
+		unsigned d;
+
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* util.h - small helpers shared by the core, the module and the CLI.
+ * Nothing here includes PAM headers. */
+#ifndef SD_UTIL_H
+#define SD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* An error message for the caller to log; the core never logs itself. */
+struct sd_err {
+	char msg[320];
+};
+
+void sd_err_set(struct sd_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* A growable list of strings (owned copies). */
+struct sd_strlist {
+	char **v;
+	size_t n;
+};
+
+int sd_strlist_add(struct sd_strlist *l, const char *s);
+int sd_strlist_contains(const struct sd_strlist *l, const char *s);
+void sd_strlist_free(struct sd_strlist *l);
+
+/* Copy SRC into DST (size N), replacing every byte that is not printable
+ * ASCII, and every space and '=', with '?': user-controlled values can then
+ * neither forge log lines nor break key=value parsing. NULL becomes "-". */
+void sd_sanitize(char *dst, size_t n, const char *src);
+
+/* ISO-8601 UTC, "2026-11-23T14:05:00Z" (20 chars + NUL). */
+#define SD_TIME_LEN 21
+void sd_time_format(time_t t, char out[SD_TIME_LEN]);
+/* 0 on success; -EINVAL unless exactly that format with a valid date in
+ * years 1970..9999. */
+int sd_time_parse(const char *s, time_t *out);
+
+/* Wipe memory the compiler must not optimise away. */
+void sd_wipe(void *p, size_t n);
+
+/* Constant-time comparison of two equal-length buffers: 0 if equal. */
+int sd_ct_memcmp(const void *a, const void *b, size_t n);
+
+/* Parse a base-10 unsigned integer that must fill the whole string. */
+int sd_parse_u64(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,346 @@
+/* pam_secdefaults.c - the PAM entry points: gather facts, let the core
+ * decide, talk to the user, map the verdict to a PAM code in one place.
+ *
+ * Everything that decides lives in src/lib (policy.c); this file only knows
+ * PAM. Every path that is not an explicit allow or abstain ends in a deny. */
+#include "config.h"
+
+#include <errno.h>
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../lib/request.h"
+#include "../lib/totp.h"
+
+struct args {
+	const char *config;
+	const char *service_tag;
+	int debug;
+	const char *bad; /* first unknown argument */
+};
+
+static void parse_args(int argc, const char **argv, struct args *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0)
+			a->config = argv[i] + 7;
+		else if (strncmp(argv[i], "service_tag=", 12) == 0)
+			a->service_tag = argv[i] + 12;
+		else if (strcmp(argv[i], "debug") == 0)
+			a->debug = 1;
+		else if (a->bad == NULL)
+			a->bad = argv[i];
+	}
+}
+
+static const char *item(pam_handle_t *pamh, int type)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+		return NULL;
+	return v;
+}
+
+/* The one log line per decision. */
+static void log_decision(pam_handle_t *pamh, const struct sd_request *r, const char *decision,
+			 const char *reason)
+{
+	char user[SD_USER_MAX * 4 + 8], service[96], rhost[96];
+	int prio = LOG_NOTICE;
+	const struct sd_facts *f = &r->facts;
+
+	sd_sanitize(user, sizeof(user), r->username);
+	sd_sanitize(service, sizeof(service), r->service);
+	sd_sanitize(rhost, sizeof(rhost), r->rhost);
+	if (f->user_known && f->role == SD_ROLE_BREAKGLASS)
+		prio = LOG_ALERT;
+	else if (strcmp(decision, "deny") == 0)
+		prio = LOG_WARNING;
+	pam_syslog(pamh, prio,
+		   "user=%s role=%s service=%s class=%s rhost=%s decision=%s reason=%s rule=%d",
+		   user, f->user_known ? sd_role_name(f->role) : "-", service,
+		   f->config_ok ? sd_class_name(f->cls) : "-", rhost, decision,
+		   reason, r->verdict.rule);
+}
+
+/* The stable reason and the messages the user sees for a deny. */
+static void tell_deny(pam_handle_t *pamh, const struct sd_request *r)
+{
+	const struct sd_verdict *v = &r->verdict;
+	char when[SD_TIME_LEN];
+
+	switch (v->rule) {
+	case 6:
+		pam_error(pamh, "Legacy authentication is blocked on this system: "
+				"use a client that supports two-step verification.");
+		break;
+	case 9:
+		if (v->until != 0) {
+			sd_time_format(v->until, when);
+			pam_error(pamh, "Too many wrong verification codes: try again after %s.", when);
+		} else {
+			pam_error(pamh, "Your account is blocked because its credentials may be "
+					"compromised: contact an administrator.");
+		}
+		break;
+	case 11:
+		pam_error(pamh,
+			  "Two-step verification is required and you have not set it up. Ask an "
+			  "administrator to run: secdefaultsctl enroll %s",
+			  r->user.name);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Mark the grace clock started, under the user's lock. */
+static int start_grace(struct sd_request *r)
+{
+	int rc = sd_request_relock(r);
+
+	if (rc != 0)
+		return rc;
+	if (r->verdict.kind == SD_V_ALLOW && r->st.grace_start == 0 && r->st.enrolled == 0) {
+		r->st.grace_start = r->now;
+		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
+		/* days left from the clock that was just started */
+		r->verdict.days_left = r->cfg.grace_days;
+	} else if (r->verdict.kind != SD_V_ALLOW) {
+		rc = -EAGAIN; /* the state changed under us: decide again next time */
+		sd_err_set(&r->err, "state changed during sign-in");
+	}
+	sd_store_unlock(r->store);
+	return rc;
+}
+
+/* Ask for a code and check it. Returns PAM_SUCCESS or a deny code; sets
+ * *REASON to the stable log reason. */
+static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason)
+{
+	struct sd_secret sec;
+	char host[64] = "";
+	char *resp = NULL;
+	enum sd_totp_result res = SD_TOTP_ERROR;
+	uint64_t step = 0;
+	int rc, pamrc = PAM_AUTH_ERR;
+
+	gethostname(host, sizeof(host) - 1);
+	if (r->cfg.totp.issuer[0] != '\0')
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "Verification code (%s) for %s: ",
+				r->cfg.totp.issuer, r->user.name);
+	else
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "Verification code for %s@%s: ",
+				r->user.name, host);
+	if (rc != PAM_SUCCESS || resp == NULL) {
+		*reason = "conversation-failed";
+		return PAM_AUTH_ERR;
+	}
+	/* Re-read and re-decide under the lock: another sign-in may have
+	 * locked the account or used a step while the user was typing. */
+	rc = sd_request_relock(r);
+	if (rc != 0) {
+		*reason = "state-error";
+		goto out;
+	}
+	if (r->verdict.kind != SD_V_PROMPT) {
+		*reason = r->verdict.reason;
+		sd_store_unlock(r->store);
+		if (r->verdict.kind == SD_V_DENY)
+			tell_deny(pamh, r);
+		goto out;
+	}
+	rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
+	if (rc != 0) {
+		*reason = "secret-error";
+		sd_store_unlock(r->store);
+		goto out;
+	}
+	/* Count the failure before checking the code: a process killed after
+	 * the check cannot give a free guess. Replaced atomically now, made
+	 * durable below only if it stands. */
+	r->st.failures++;
+	if (r->st.failures >= (unsigned)r->cfg.lockout.max_failures)
+		r->st.locked_until = r->now + (time_t)r->cfg.lockout.lock_minutes * 60;
+	rc = sd_store_save(r->store, r->user.name, &r->st, SD_SAVE_NOSYNC, &r->err);
+	if (rc == 0)
+		res = sd_totp_verify(&r->cfg, sec.key, sec.keylen, r->now, resp, r->st.last_step,
+				     &step);
+	sd_wipe(&sec, sizeof(sec));
+	if (rc != 0) {
+		*reason = "state-error";
+	} else if (res == SD_TOTP_OK) {
+		r->st.failures = 0;
+		r->st.locked_until = 0;
+		r->st.last_step = step;
+		r->st.last_totp = r->now;
+		if (r->facts.location_ok)
+			sd_state_touch_loc(&r->st, r->location, r->now);
+		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
+		if (rc == 0) {
+			*reason = r->verdict.reason;
+			pamrc = PAM_SUCCESS;
+		} else {
+			*reason = "state-error";
+		}
+	} else {
+		rc = sd_store_sync(r->store, r->user.name, &r->err);
+		*reason = res == SD_TOTP_REPLAY ? "totp-replay"
+			  : res == SD_TOTP_ERROR ? "totp-error"
+						  : "totp-wrong-code";
+		if (rc != 0)
+			*reason = "state-error";
+		if (r->st.locked_until != 0) {
+			char when[SD_TIME_LEN];
+
+			sd_time_format(r->st.locked_until, when);
+			pam_error(pamh, "Wrong verification code. Too many failures: locked until %s.",
+				  when);
+		} else {
+			pam_error(pamh, "Wrong verification code.");
+		}
+	}
+	sd_store_unlock(r->store);
+out:
+	if (resp != NULL) {
+		sd_wipe(resp, strlen(resp));
+		free(resp);
+	}
+	return pamrc;
+}
+
+static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **argv)
+{
+	struct sd_request r;
+	struct args a;
+	const char *user = NULL;
+	const char *reason;
+	int pamrc = phase == SD_PHASE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
+	int deny = pamrc;
+	size_t i;
+
+	memset(&r, 0, sizeof(r));
+	parse_args(argc, argv, &a);
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS)
+		user = NULL;
+	r.phase = phase;
+	r.config_path = a.config;
+	r.username = user;
+	r.service = item(pamh, PAM_SERVICE);
+	r.service_tag = a.service_tag;
+	r.rhost = item(pamh, PAM_RHOST);
+	r.now = time(NULL);
+
+	if (a.bad != NULL) {
+		char arg[64];
+
+		/* A mistyped argument must not silently weaken the stack. */
+		sd_sanitize(arg, sizeof(arg), a.bad);
+		pam_syslog(pamh, LOG_ERR, "unknown module argument \"%s\"", arg);
+		r.verdict.kind = SD_V_DENY;
+		r.verdict.rule = 2;
+		r.verdict.reason = "config-error";
+	} else if (!sd_request_gate(&r)) {
+		sd_request_decide(&r, 0);
+	}
+	for (i = 0; i < r.problems.n; i++)
+		pam_syslog(pamh, LOG_ERR, "%s", r.problems.v[i]);
+	if (r.group_lookup_failed)
+		pam_syslog(pamh, LOG_ERR, "group lookup failed for %s: treated as admin", r.user.name);
+	if (r.verdict.rule == 8)
+		pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
+	reason = r.verdict.reason;
+
+	if (r.facts.config_ok && r.cfg.mode == SD_MODE_REPORT_ONLY) {
+		static const char *const would[] = {
+			[SD_V_DENY] = "would-deny", [SD_V_IGNORE] = "ignore",
+			[SD_V_ALLOW] = "would-allow", [SD_V_UNKNOWN_USER] = "would-deny",
+			[SD_V_PROMPT] = "would-prompt", [SD_V_ENROLL_OFFER] = "would-allow",
+			[SD_V_ENROLL_REQUIRED] = "would-deny", [SD_V_NEW_AUTHTOK] = "would-deny"};
+
+		log_decision(pamh, &r, would[r.verdict.kind], reason);
+		pamrc = PAM_IGNORE;
+		goto done;
+	}
+
+	switch (r.verdict.kind) {
+	case SD_V_IGNORE:
+		pamrc = PAM_IGNORE;
+		break;
+	case SD_V_UNKNOWN_USER:
+		pamrc = PAM_USER_UNKNOWN;
+		break;
+	case SD_V_ENROLL_OFFER: /* enrolment at sign-in: not in this version */
+	case SD_V_ALLOW:
+		pamrc = PAM_SUCCESS;
+		if (r.verdict.start_grace && start_grace(&r) != 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot start grace clock: %s", r.err.msg);
+			reason = "state-error";
+			pamrc = deny;
+			break;
+		}
+		if (r.verdict.rule == 10 && phase == SD_PHASE_AUTH)
+			pam_info(pamh,
+				 "Two-step verification will be required: you have %d day%s left to "
+				 "set it up (ask an administrator).",
+				 r.verdict.days_left, r.verdict.days_left == 1 ? "" : "s");
+		break;
+	case SD_V_PROMPT:
+		pamrc = phase == SD_PHASE_AUTH ? do_totp(pamh, &r, &reason) : deny;
+		if (pamrc != PAM_SUCCESS && r.err.msg[0] != '\0')
+			pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
+		break;
+	case SD_V_NEW_AUTHTOK:
+		pam_error(pamh, "Your password may be compromised: change it now.");
+		pamrc = PAM_NEW_AUTHTOK_REQD;
+		break;
+	case SD_V_ENROLL_REQUIRED: /* enrolment at sign-in: not in this version */
+		r.verdict.rule = 11;
+		/* fall through */
+	case SD_V_DENY:
+	default:
+		tell_deny(pamh, &r);
+		pamrc = deny;
+		break;
+	}
+	log_decision(pamh, &r,
+		     pamrc == PAM_SUCCESS	     ? "allow"
+		     : pamrc == PAM_IGNORE	     ? "ignore"
+		     : pamrc == PAM_NEW_AUTHTOK_REQD ? "new-authtok"
+						     : "deny",
+		     reason);
+done:
+	sd_request_free(&r);
+	return pamrc;
+}
+
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return run(pamh, SD_PHASE_AUTH, argc, argv);
+}
+
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)flags;
+	return run(pamh, SD_PHASE_ACCOUNT, argc, argv);
+}
+
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	(void)pamh;
+	(void)flags;
+	(void)argc;
+	(void)argv;
+	return PAM_SUCCESS;
+}
