@@ -21,6 +21,8 @@ time_t sd_effective_now(const struct sd_state *st, time_t now)
 
 	if (st->grace_start > t)
 		t = st->grace_start;
+	if (st->grace_ended > t)
+		t = st->grace_ended;
 	if (st->enrolled > t)
 		t = st->enrolled;
 	if (st->last_totp > t)
@@ -40,7 +42,7 @@ static time_t grace_end(const struct sd_config *c, const struct sd_state *st)
 
 int sd_grace_over(const struct sd_config *c, const struct sd_state *st, time_t now)
 {
-	if (c->grace_days == 0)
+	if (c->grace_days == 0 || st->grace_ended != 0)
 		return 1;
 	if (st->grace_start == 0)
 		return 0; /* the clock starts at this sign-in */
@@ -145,6 +147,7 @@ static void decide_auth(const struct sd_facts *f, struct sd_verdict *v)
 		return;
 	}
 	if (!enrolled) {
+		v->end_grace = st->grace_ended == 0;
 		if (c->enrollment.at_login)
 			set(v, SD_V_ENROLL_REQUIRED, 11, "grace-expired-enroll");
 		else
@@ -175,6 +178,7 @@ static void decide_account(const struct sd_facts *f, struct sd_verdict *v)
 
 	if (!enrolled && sd_grace_over(c, st, f->now)) {
 		set(v, SD_V_DENY, 11, "grace-expired");
+		v->end_grace = st->grace_ended == 0;
 		return;
 	}
 	if (st->compromised) {

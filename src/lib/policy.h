@@ -62,6 +62,7 @@ struct sd_verdict {
 	int days_left;	    /* grace days left (rounded up) */
 	time_t until;	    /* lock expiry, grace end */
 	int start_grace;    /* on success the caller records grace_start = now */
+	int end_grace;	    /* the caller records grace_ended = now (once) */
 };
 
 /* Rows 1-7 (and the account-phase rules that need no state). Returns 1 when

@@ -71,10 +71,10 @@ static char *split(char *line)
 	return sp + 1;
 }
 
-enum { S_VERSION, S_GRACE, S_ENROLLED, S_STEP, S_LAST_TOTP, S_FAILURES, S_LOCKED,
+enum { S_VERSION, S_GRACE, S_GRACE_END, S_ENROLLED, S_STEP, S_LAST_TOTP, S_FAILURES, S_LOCKED,
        S_COMPROMISED, S_PWRESET, S_NKEYS };
 static const char *const state_keys[S_NKEYS] = {
-	"version",  "grace_start",  "enrolled",    "last_step",	 "last_totp",
+	"version",  "grace_start", "grace_ended", "enrolled",    "last_step",	 "last_totp",
 	"failures", "locked_until", "compromised", "password_reset"};
 
 int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen)
@@ -136,10 +136,12 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 					    SD_STATE_VERSION);
 			break;
 		case S_GRACE:
+		case S_GRACE_END:
 		case S_ENROLLED:
 		case S_LAST_TOTP:
 		case S_LOCKED: {
 			time_t *dst = k == S_GRACE	  ? &st->grace_start
+				      : k == S_GRACE_END ? &st->grace_ended
 				      : k == S_ENROLLED	  ? &st->enrolled
 				      : k == S_LAST_TOTP ? &st->last_totp
 							  : &st->locked_until;
@@ -268,6 +270,7 @@ int sd_state_format(const struct sd_state *st, const char *user, char **out, siz
 	add(&b, "# pam_secdefaults state of %s; see secdefaults-state(5)\n", user);
 	add(&b, "version %d\n", SD_STATE_VERSION);
 	add_time(&b, "grace_start", st->grace_start);
+	add_time(&b, "grace_ended", st->grace_ended);
 	add_time(&b, "enrolled", st->enrolled);
 	if (st->last_step != 0)
 		add(&b, "last_step %llu\n", (unsigned long long)st->last_step);

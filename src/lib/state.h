@@ -25,6 +25,7 @@ struct sd_loc {
 /* Times are 0 when unset. */
 struct sd_state {
 	time_t grace_start;
+	time_t grace_ended; /* first time the grace period was found over */
 	time_t enrolled;
 	uint64_t last_step; /* highest TOTP time step accepted; 0 = none */
 	time_t last_totp;

@@ -104,20 +104,24 @@ static void tell_deny(pam_handle_t *pamh, const struct sd_request *r)
 	}
 }
 
-/* Mark the grace clock started, under the user's lock. */
-static int start_grace(struct sd_request *r)
+/* Record that the grace clock started (START) or that grace ran out, under
+ * the user's lock, after deciding again on the fresh state. */
+static int mark_grace(struct sd_request *r, int start)
 {
 	int rc = sd_request_relock(r);
 
 	if (rc != 0)
 		return rc;
-	if (r->verdict.kind == SD_V_ALLOW && r->st.grace_start == 0 && r->st.enrolled == 0) {
+	if (start && r->verdict.start_grace) {
 		r->st.grace_start = r->now;
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
-		/* days left from the clock that was just started */
 		r->verdict.days_left = r->cfg.grace_days;
-	} else if (r->verdict.kind != SD_V_ALLOW) {
-		rc = -EAGAIN; /* the state changed under us: decide again next time */
+	} else if (!start && r->verdict.end_grace) {
+		r->st.grace_ended = r->now;
+		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
+	} else if (start && r->verdict.kind != SD_V_ALLOW &&
+		   r->verdict.kind != SD_V_ENROLL_OFFER) {
+		rc = -EAGAIN; /* the state changed under us: no success on stale facts */
 		sd_err_set(&r->err, "state changed during sign-in");
 	}
 	sd_store_unlock(r->store);
@@ -206,6 +210,8 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 			sd_time_format(r->st.locked_until, when);
 			pam_error(pamh, "Wrong verification code. Too many failures: locked until %s.",
 				  when);
+		} else if (res == SD_TOTP_REPLAY) {
+			pam_error(pamh, "That code was already used: wait for the next one.");
 		} else {
 			pam_error(pamh, "Wrong verification code.");
 		}
@@ -283,7 +289,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	case SD_V_ENROLL_OFFER: /* enrolment at sign-in: not in this version */
 	case SD_V_ALLOW:
 		pamrc = PAM_SUCCESS;
-		if (r.verdict.start_grace && start_grace(&r) != 0) {
+		if (r.verdict.start_grace && mark_grace(&r, 1) != 0) {
 			pam_syslog(pamh, LOG_ERR, "cannot start grace clock: %s", r.err.msg);
 			reason = "state-error";
 			pamrc = deny;
@@ -309,6 +315,10 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		/* fall through */
 	case SD_V_DENY:
 	default:
+		/* Remember that grace ran out, so setting the clock back cannot
+		 * reopen it. The sign-in is denied whatever this write does. */
+		if (r.verdict.end_grace && mark_grace(&r, 0) != 0)
+			pam_syslog(pamh, LOG_ERR, "cannot record end of grace: %s", r.err.msg);
 		tell_deny(pamh, &r);
 		pamrc = deny;
 		break;

@@ -1,0 +1,246 @@
+# lib.sh - shared setup for the PAM stack tests. Source it from a test.
+#
+# Every test gets a private directory with a fake passwd/group (nss_wrapper),
+# its own PAM service files (pam_wrapper), its own config and state directory.
+# Nothing under /etc is read or written. Helpers:
+#   sd_config 'key = value;' ...   write the config (state_dir is set for you)
+#   sd_service NAME [ARGS]          a service whose stack runs the module in
+#                                   auth and account, with result markers
+#   sd_pam [-I rhost=ADDR] SERVICE USER [ops...]  run pamtester; sets OUT and RC
+#   sd_ctl ARGS...                  run secdefaultsctl; sets OUT and RC
+#   expect_ok / expect_fail / expect_in / expect_not_in / expect_log
+# With SD_FAKETIME=+15d in the environment of a call, the module (and
+# sd_code) sees the shifted clock.
+
+set -u
+
+: "${top_builddir:?run through make check}"
+: "${top_srcdir:?run through make check}"
+
+MODULE="$top_builddir/.libs/pam_secdefaults.so"
+CTL="$top_builddir/secdefaultsctl"
+FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+SECRET_A=JBSWY3DPEHPK3PXP
+SECRET_B=GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ
+
+T=$(mktemp -d /tmp/sdtest.XXXXXX)
+chmod 0700 "$T"
+mkdir -p "$T/svc" "$T/state"
+chmod 0700 "$T/state"
+CONF="$T/secdefaults.conf"
+PASS=0
+FAIL=0
+TEST_NAME=$(basename "$0" .sh)
+
+cleanup() {
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# Users: root (admin by uid), alice (admin via sudo), bob and dave (users),
+# svc (exempt by name), carol (exempt by group), bg (break-glass),
+# ed (admin via wheel as a supplementary group).
+cat >"$T/passwd" <<PW
+root:x:0:0:root:/root:/bin/sh
+alice:x:1001:1001:Alice Admin:/home/alice:/bin/sh
+bob:x:1002:1002:Bob User:/home/bob:/bin/sh
+dave:x:1003:1003:Dave User:/home/dave:/bin/sh
+svc:x:1004:1004:Sync Account:/home/svc:/bin/sh
+carol:x:1005:1005:Carol Batch:/home/carol:/bin/sh
+bg:x:1006:1006:Break Glass:/home/bg:/bin/sh
+ed:x:1007:1007:Ed Wheel:/home/ed:/bin/sh
+PW
+cat >"$T/group" <<GR
+root:x:0:
+alice:x:1001:
+bob:x:1002:
+dave:x:1003:
+svc:x:1004:
+carol:x:1005:
+bg:x:1006:
+ed:x:1007:
+sudo:x:27:alice
+wheel:x:10:ed
+batch:x:2000:carol
+GR
+
+printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$T/svc/other"
+
+# Run with the fake users and PAM stacks (and the shifted clock if asked).
+# SD_WRAP_PREFIX (e.g. valgrind) and SD_PRELOAD_FIRST (e.g. libasan) come
+# from tools/test for the sanitizer and valgrind runs.
+sd_env() {
+	local preload="libpam_wrapper.so libnss_wrapper.so"
+	if [ -n "${SD_FAKETIME:-}" ]; then
+		preload="$FAKETIME_LIB $preload"
+	fi
+	if [ -n "${SD_PRELOAD_FIRST:-}" ]; then
+		preload="$SD_PRELOAD_FIRST $preload"
+	fi
+	env LD_PRELOAD="$preload" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
+		PAM_WRAPPER_DEBUGLEVEL=2 \
+		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
+		FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
+		"$@"
+}
+
+sd_config() {
+	{
+		printf 'state_dir = "%s";\n' "$T/state"
+		for line in "$@"; do
+			printf '%s\n' "$line"
+		done
+	} >"$CONF"
+	chmod 0644 "$CONF"
+}
+
+# sd_service NAME [extra module args]: both phases, with markers that tell
+# PAM_SUCCESS ("SD-RESULT=success") from PAM_IGNORE ("SD-RESULT=ignore");
+# any other return code is returned by the stack as it is.
+sd_service() {
+	local name=$1
+	shift
+	local args="config=$CONF $*"
+	cat >"$T/svc/$name" <<SVC
+auth [success=1 ignore=2 default=die] $MODULE $args
+auth requisite pam_deny.so
+auth [default=done] pam_echo.so SD-RESULT=success
+auth [default=done] pam_echo.so SD-RESULT=ignore
+account [success=1 ignore=2 default=die] $MODULE $args
+account requisite pam_deny.so
+account [default=done] pam_echo.so SD-RESULT=success
+account [default=done] pam_echo.so SD-RESULT=ignore
+SVC
+}
+
+# sd_pam [-I item=value]... SERVICE USER [ops...]: stdin feeds the answers.
+# Default op: authenticate. OUT holds stdout+stderr (with the syslog lines).
+sd_pam() {
+	local opts=()
+	while [ "${1:-}" = "-I" ]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	local svc=$1 user=$2
+	shift 2
+	local ops=("$@")
+	[ ${#ops[@]} -eq 0 ] && ops=(authenticate)
+	OUT=$(sd_env timeout 20 ${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" "$user" \
+		"${ops[@]}" 2>&1)
+	RC=$?
+	return 0
+}
+
+sd_ctl() {
+	OUT=$(sd_env timeout 20 ${SD_WRAP_PREFIX:-} "$CTL" --config "$CONF" "$@" 2>&1)
+	RC=$?
+	return 0
+}
+
+# The current TOTP code for a base32 secret (under SD_FAKETIME if set).
+sd_code() {
+	local secret=$1 shift_s=${2:-0}
+	if [ -n "${SD_FAKETIME:-}" ]; then
+		env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$SD_FAKETIME" oathtool --totp -b "$secret" \
+			-N "now + ${shift_s} seconds"
+	else
+		oathtool --totp -b "$secret" -N "now + ${shift_s} seconds"
+	fi
+}
+
+# Wait until at least 3 s remain in the current 30 s step, so a code
+# computed now is still current when the module checks it.
+sd_wait_step() {
+	while [ $(( $(date +%s) % 30 )) -gt 26 ]; do sleep 1; done
+}
+
+pass() {
+	PASS=$((PASS + 1))
+	echo "ok - $*"
+}
+
+fail() {
+	FAIL=$((FAIL + 1))
+	echo "FAIL - $*"
+	echo "---- output was:"
+	printf '%s\n' "$OUT" | sed 's/^/    /'
+	echo "---- (rc=$RC)"
+}
+
+# expect_result WHAT DESCRIPTION: WHAT is success | ignore | or the text
+# pamtester prints for the error code.
+expect_result() {
+	local what=$1 desc=$2
+	case $what in
+	success | ignore)
+		if printf '%s' "$OUT" | grep -q "SD-RESULT=$what" && [ "$RC" -eq 0 ]; then
+			pass "$desc"
+		else
+			fail "$desc (expected $what)"
+		fi
+		;;
+	*)
+		if [ "$RC" -ne 0 ] && printf '%s' "$OUT" | grep -qF "pamtester: $what" &&
+			! printf '%s' "$OUT" | grep -q "SD-RESULT="; then
+			pass "$desc"
+		else
+			fail "$desc (expected \"$what\")"
+		fi
+		;;
+	esac
+}
+
+AUTH_ERR="Authentication failure"
+PERM_DENIED="Permission denied"
+USER_UNKNOWN="User not known to the underlying authentication module"
+NEW_AUTHTOK="Authentication token is no longer valid; new one required"
+
+expect_in() {
+	if printf '%s' "$OUT" | grep -qF -- "$1"; then pass "$2"; else fail "$2 (missing \"$1\")"; fi
+}
+
+expect_not_in() {
+	if printf '%s' "$OUT" | grep -qF -- "$1"; then fail "$2 (unexpected \"$1\")"; else pass "$2"; fi
+}
+
+# expect_log KEY=VALUE... : the decision line has all of them.
+expect_log() {
+	local desc=$1
+	shift
+	local line
+	line=$(printf '%s\n' "$OUT" | grep 'decision=' | tail -n 1)
+	for kv in "$@"; do
+		case " $line " in
+		*" $kv "*) ;;
+		*)
+			fail "$desc (log line lacks $kv: $line)"
+			return
+			;;
+		esac
+	done
+	pass "$desc"
+}
+
+expect_rc() {
+	if [ "$RC" -eq "$1" ]; then pass "$2"; else fail "$2 (rc $RC, expected $1)"; fi
+}
+
+expect_file() {
+	if [ -e "$1" ]; then pass "$2"; else fail "$2 (no $1)"; fi
+}
+
+expect_no_file() {
+	if [ -e "$1" ]; then fail "$2 ($1 exists)"; else pass "$2"; fi
+}
+
+# Compare a file's content with what it was (for "nothing changed" checks).
+snapshot() {
+	find "$T/state" -type f -printf '%P %s %T@\n' 2>/dev/null | sort | md5sum
+}
+
+finish() {
+	echo "# $TEST_NAME: $PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ] || exit 1
+	[ "$PASS" -gt 0 ] || exit 1
+	exit 0
+}
