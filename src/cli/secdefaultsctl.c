@@ -24,19 +24,18 @@ static const char *config_path = SD_DEFAULT_CONFIG;
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: secdefaultsctl [--config PATH] VERB ...\n"
-		"  check                              validate the configuration\n"
-		"  status [USER...] [--json]          show users' state\n"
-		"  enroll USER [--secret BASE32] [--force]\n"
-		"                                     create or import a TOTP secret\n"
-		"  reset USER                         forget secret and state\n"
-		"  unlock USER                        clear failures and lock\n"
-		"  flag USER [--reason TEXT]          mark compromised\n"
-		"  dismiss USER                       clear the compromised flag\n"
-		"  explain USER --service NAME [--rhost ADDR] [--tag CLASS]\n"
-		"                                     the decision, changing nothing\n"
-		"see secdefaultsctl(8)\n");
+	fprintf(out, "usage: secdefaultsctl [--config PATH] VERB ...\n"
+		     "  check                              validate the configuration\n"
+		     "  status [USER...] [--json]          show users' state\n"
+		     "  enroll USER [--secret BASE32] [--force]\n"
+		     "                                     create or import a TOTP secret\n"
+		     "  reset USER                         forget secret and state\n"
+		     "  unlock USER                        clear failures and lock\n"
+		     "  flag USER [--reason TEXT]          mark compromised\n"
+		     "  dismiss USER                       clear the compromised flag\n"
+		     "  explain USER --service NAME [--rhost ADDR] [--tag CLASS]\n"
+		     "                                     the decision, changing nothing\n"
+		     "see secdefaultsctl(8)\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -265,7 +264,8 @@ static int cmd_enroll(int argc, char **argv)
 			return fail("--secret is not valid base32");
 		if (a.keylen < 10) {
 			sd_wipe(a.key, sizeof(a.key));
-			return fail("--secret is too short: at least 16 base32 characters (80 bits)");
+			return fail(
+				"--secret is too short: at least 16 base32 characters (80 bits)");
 		}
 	} else {
 		a.keylen = 20;

@@ -37,8 +37,8 @@ static const char *const modes[] = {"enforce", "report-only", NULL};
 static const char *const algos[] = {"sha1", "sha256", "sha512", NULL};
 static const char *const on_errors[] = {"allow", "deny", NULL};
 static const char *const backends[] = {"dir", "etcd", NULL};
-static const char *const groups[] = {"roles", "services", "totp", "risk", "lockout",
-				     "enrollment", "leaked", "etcd", NULL};
+static const char *const groups[] = {"roles",	   "services", "totp", "risk", "lockout",
+				     "enrollment", "leaked",   "etcd", NULL};
 
 static int printable(const char *v)
 {
@@ -209,9 +209,9 @@ static int add_all(struct sd_strlist *l, const char *const *v)
 int sd_config_defaults(struct sd_config *c)
 {
 	static const char *const admin[] = {"sudo", "wheel", "admin", NULL};
-	static const char *const legacy[] = {"imap", "imaps", "pop3", "pop3s",
-					     "pop", "smtp", "submission", NULL};
-	static const char *const priv[] = {"sudo", "sudo-i", "su", "su-l",
+	static const char *const legacy[] = {"imap", "imaps", "pop3",	    "pop3s",
+					     "pop",  "smtp",  "submission", NULL};
+	static const char *const priv[] = {"sudo",   "sudo-i",	 "su",	    "su-l",
 					   "pkexec", "polkit-1", "cockpit", NULL};
 	static const char *const nonint[] = {"cron", "atd", "systemd-user", NULL};
 
@@ -231,8 +231,8 @@ int sd_config_defaults(struct sd_config *c)
 	c->leaked.timeout_ms = 2000;
 	c->leaked.on_error = SD_ONERR_ALLOW;
 	c->etcd.timeout_ms = 1500;
-	if (set_str(&c->path, SD_DEFAULT_CONFIG) || set_str(&c->state_dir, "/var/lib/secdefaults") ||
-	    set_str(&c->totp.issuer, "") ||
+	if (set_str(&c->path, SD_DEFAULT_CONFIG) ||
+	    set_str(&c->state_dir, "/var/lib/secdefaults") || set_str(&c->totp.issuer, "") ||
 	    set_str(&c->leaked.url, "https://api.pwnedpasswords.com/range/") ||
 	    set_str(&c->leaked.ca_file, "") || set_str(&c->leaked.proxy, "") ||
 	    set_str(&c->etcd.prefix, "/secdefaults/") || set_str(&c->etcd.ca_file, "") ||
@@ -274,11 +274,10 @@ const char *sd_algo_name(int algo)
 }
 
 /* Append "name:line: message" to PROBLEMS. */
-static void problem(struct sd_strlist *problems, const char *name, int line, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
+static void problem(struct sd_strlist *problems, const char *name, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
-static void problem(struct sd_strlist *problems, const char *name, int line, const char *fmt,
-		    ...)
+static void problem(struct sd_strlist *problems, const char *name, int line, const char *fmt, ...)
 {
 	char text[512], full[700];
 	va_list ap;
@@ -401,8 +400,8 @@ static int apply(struct sd_config *c, const struct key *k, config_setting_t *s, 
 		int i, n, bad = 0;
 
 		if (type != CONFIG_TYPE_ARRAY && type != CONFIG_TYPE_LIST) {
-			problem(problems, name, line, "'%s' must be a list of strings, like [\"a\", \"b\"]",
-				full);
+			problem(problems, name, line,
+				"'%s' must be a list of strings, like [\"a\", \"b\"]", full);
 			return 1;
 		}
 		sd_strlist_free(l);
@@ -525,7 +524,8 @@ int sd_config_parse(const char *text, const char *name, struct sd_config *c,
 	}
 	/* libconfig would open any file an @include names, unchecked. */
 	if (strstr(text, "@include") != NULL) {
-		problem(problems, name, 0, "@include is not supported: keep the whole configuration in one file");
+		problem(problems, name, 0,
+			"@include is not supported: keep the whole configuration in one file");
 		return -EINVAL;
 	}
 	config_init(&cf);

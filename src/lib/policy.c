@@ -212,9 +212,9 @@ void sd_decide(const struct sd_facts *f, struct sd_verdict *v)
 
 const char *sd_verdict_name(enum sd_verdict_kind k)
 {
-	static const char *const names[] = {"deny",   "ignore",	      "allow",
-					    "unknown-user", "prompt", "enroll-offer",
-					    "enroll-required", "new-authtok"};
+	static const char *const names[] = {
+		"deny",	  "ignore",	  "allow",	     "unknown-user",
+		"prompt", "enroll-offer", "enroll-required", "new-authtok"};
 
 	return (unsigned)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
 }

@@ -13,14 +13,14 @@
 enum sd_phase { SD_PHASE_AUTH = 0, SD_PHASE_ACCOUNT };
 
 enum sd_verdict_kind {
-	SD_V_DENY = 0,	     /* the default: anything unexpected denies */
-	SD_V_IGNORE,	     /* abstain */
-	SD_V_ALLOW,	     /* success, no prompt */
-	SD_V_UNKNOWN_USER,   /* not known to NSS */
-	SD_V_PROMPT,	     /* ask for a TOTP (or recovery) code */
-	SD_V_ENROLL_OFFER,   /* not enrolled, in grace: offer enrolment, skippable */
-	SD_V_ENROLL_REQUIRED,/* not enrolled, grace over: enrol now or no sign-in */
-	SD_V_NEW_AUTHTOK,    /* compromised, TOTP just passed: force a password change */
+	SD_V_DENY = 0,	      /* the default: anything unexpected denies */
+	SD_V_IGNORE,	      /* abstain */
+	SD_V_ALLOW,	      /* success, no prompt */
+	SD_V_UNKNOWN_USER,    /* not known to NSS */
+	SD_V_PROMPT,	      /* ask for a TOTP (or recovery) code */
+	SD_V_ENROLL_OFFER,    /* not enrolled, in grace: offer enrolment, skippable */
+	SD_V_ENROLL_REQUIRED, /* not enrolled, grace over: enrol now or no sign-in */
+	SD_V_NEW_AUTHTOK,     /* compromised, TOTP just passed: force a password change */
 };
 
 /* Why TOTP is required (SD_V_PROMPT); several can hold at once. */

@@ -71,11 +71,22 @@ static char *split(char *line)
 	return sp + 1;
 }
 
-enum { S_VERSION, S_GRACE, S_GRACE_END, S_ENROLLED, S_STEP, S_LAST_TOTP, S_FAILURES, S_LOCKED,
-       S_COMPROMISED, S_PWRESET, S_NKEYS };
+enum {
+	S_VERSION,
+	S_GRACE,
+	S_GRACE_END,
+	S_ENROLLED,
+	S_STEP,
+	S_LAST_TOTP,
+	S_FAILURES,
+	S_LOCKED,
+	S_COMPROMISED,
+	S_PWRESET,
+	S_NKEYS
+};
 static const char *const state_keys[S_NKEYS] = {
-	"version",  "grace_start", "grace_ended", "enrolled",    "last_step",	 "last_totp",
-	"failures", "locked_until", "compromised", "password_reset"};
+	"version",   "grace_start", "grace_ended",  "enrolled",	   "last_step",
+	"last_totp", "failures",    "locked_until", "compromised", "password_reset"};
 
 int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen)
 {
@@ -102,15 +113,18 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 			if (!seen[S_VERSION])
 				return fail(why, whylen, it.lineno, "version line must come first");
 			if (when == NULL)
-				return fail(why, whylen, it.lineno, "location needs a network and a time");
+				return fail(why, whylen, it.lineno,
+					    "location needs a network and a time");
 			*when++ = '\0';
 			if (st->nloc >= SD_MAX_LOCATIONS)
 				return fail(why, whylen, it.lineno, "more than %d locations",
 					    SD_MAX_LOCATIONS);
-			if (*val == '\0' || strlen(val) >= SD_LOCATION_LEN || strchr(val, ' ') != NULL)
+			if (*val == '\0' || strlen(val) >= SD_LOCATION_LEN ||
+			    strchr(val, ' ') != NULL)
 				return fail(why, whylen, it.lineno, "bad location name");
 			if (sd_state_find_loc(st, val) != NULL)
-				return fail(why, whylen, it.lineno, "location %s listed twice", val);
+				return fail(why, whylen, it.lineno, "location %s listed twice",
+					    val);
 			l = &st->loc[st->nloc];
 			if (sd_time_parse(when, &l->last_totp) != 0)
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", when);
@@ -140,11 +154,11 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 		case S_ENROLLED:
 		case S_LAST_TOTP:
 		case S_LOCKED: {
-			time_t *dst = k == S_GRACE	  ? &st->grace_start
+			time_t *dst = k == S_GRACE	 ? &st->grace_start
 				      : k == S_GRACE_END ? &st->grace_ended
-				      : k == S_ENROLLED	  ? &st->enrolled
+				      : k == S_ENROLLED	 ? &st->enrolled
 				      : k == S_LAST_TOTP ? &st->last_totp
-							  : &st->locked_until;
+							 : &st->locked_until;
 
 			if (sd_time_parse(val, dst) != 0)
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", val);
@@ -166,13 +180,14 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", val);
 			st->compromised = 1;
 			if (reason != NULL)
-				snprintf(st->compromised_reason, sizeof(st->compromised_reason), "%s",
-					 reason);
+				snprintf(st->compromised_reason, sizeof(st->compromised_reason),
+					 "%s", reason);
 			break;
 		}
 		case S_PWRESET:
 			if (strcmp(val, "yes") != 0)
-				return fail(why, whylen, it.lineno, "password_reset must be \"yes\"");
+				return fail(why, whylen, it.lineno,
+					    "password_reset must be \"yes\"");
 			st->password_reset = 1;
 			break;
 		}

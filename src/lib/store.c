@@ -38,8 +38,8 @@ int sd_store_load(struct sd_store *s, const char *user, struct sd_state *st, str
 	return s->ops->load(s, user, st, err);
 }
 
-int sd_store_save(struct sd_store *s, const char *user, const struct sd_state *st,
-		  unsigned flags, struct sd_err *err)
+int sd_store_save(struct sd_store *s, const char *user, const struct sd_state *st, unsigned flags,
+		  struct sd_err *err)
 {
 	return s->ops->save(s, user, st, flags, err);
 }

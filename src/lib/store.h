@@ -59,8 +59,8 @@ void sd_store_close(struct sd_store *s);
 int sd_store_lock(struct sd_store *s, const char *user, struct sd_err *err);
 void sd_store_unlock(struct sd_store *s);
 int sd_store_load(struct sd_store *s, const char *user, struct sd_state *st, struct sd_err *err);
-int sd_store_save(struct sd_store *s, const char *user, const struct sd_state *st,
-		  unsigned flags, struct sd_err *err);
+int sd_store_save(struct sd_store *s, const char *user, const struct sd_state *st, unsigned flags,
+		  struct sd_err *err);
 /* Make an earlier SD_SAVE_NOSYNC save durable. */
 int sd_store_sync(struct sd_store *s, const char *user, struct sd_err *err);
 int sd_store_load_secret(struct sd_store *s, const char *user, struct sd_secret *sec,

@@ -166,8 +166,8 @@ static int check_file(int fd, const char *what, const char *user, struct sd_err 
 		return -EPERM;
 	}
 	if (!owner_ok(st.st_uid) || (st.st_mode & 077) != 0) {
-		sd_err_set(err, "unsafe %s of %s: owner uid %u mode %04o, must be root and 0600", what,
-			   user, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		sd_err_set(err, "unsafe %s of %s: owner uid %u mode %04o, must be root and 0600",
+			   what, user, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
 	if (st.st_nlink != 1) {
@@ -200,8 +200,8 @@ static int dir_lock(struct sd_store *s, const char *user, struct sd_err *err)
 		sd_err_set(err, "internal: a lock is already held");
 		return -EDEADLK;
 	}
-	fd = openat(d->locks_fd, user, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		    0600);
+	fd = openat(d->locks_fd, user,
+		    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
 	if (fd < 0) {
 		rc = -errno;
 		sd_err_set(err, "cannot open lock of %s: %s", user, strerror(errno));
@@ -227,8 +227,8 @@ static int dir_lock(struct sd_store *s, const char *user, struct sd_err *err)
 			return rc;
 		}
 		if (waited_ms >= SD_LOCK_WAIT_MS) {
-			sd_err_set(err, "state of %s is locked by another sign-in (waited %ld ms)", user,
-				   waited_ms);
+			sd_err_set(err, "state of %s is locked by another sign-in (waited %ld ms)",
+				   user, waited_ms);
 			close(fd);
 			return -ETIMEDOUT;
 		}
@@ -327,8 +327,8 @@ static int write_all(int fd, const char *p, size_t n)
 }
 
 /* Replace DIRFD/USER with DATA atomically. */
-static int replace_file(int dirfd, const char *user, const char *what, const char *data,
-			size_t len, unsigned flags, struct sd_err *err)
+static int replace_file(int dirfd, const char *user, const char *what, const char *data, size_t len,
+			unsigned flags, struct sd_err *err)
 {
 	char tmp[SD_USER_MAX + 8];
 	int fd, rc;
@@ -392,8 +392,8 @@ static int dir_load(struct sd_store *s, const char *user, struct sd_state *st, s
 	return 0;
 }
 
-static int dir_save(struct sd_store *s, const char *user, const struct sd_state *st,
-		    unsigned flags, struct sd_err *err)
+static int dir_save(struct sd_store *s, const char *user, const struct sd_state *st, unsigned flags,
+		    struct sd_err *err)
 {
 	struct dir_store *d = (struct dir_store *)s;
 	char *text;

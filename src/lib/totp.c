@@ -50,8 +50,8 @@ static int flags_of(const struct sd_config *c)
 	}
 }
 
-int sd_totp_code(const struct sd_config *c, const unsigned char *key, size_t keylen,
-		 uint64_t step, char out[16])
+int sd_totp_code(const struct sd_config *c, const unsigned char *key, size_t keylen, uint64_t step,
+		 char out[16])
 {
 	time_t t = (time_t)(step * (uint64_t)c->totp.period);
 
@@ -65,8 +65,8 @@ int sd_totp_code(const struct sd_config *c, const unsigned char *key, size_t key
 }
 
 enum sd_totp_result sd_totp_verify(const struct sd_config *c, const unsigned char *key,
-				   size_t keylen, time_t now, const char *code,
-				   uint64_t last_step, uint64_t *step)
+				   size_t keylen, time_t now, const char *code, uint64_t last_step,
+				   uint64_t *step)
 {
 	uint64_t cur, first, s;
 	uint64_t win = (uint64_t)c->totp.window;

@@ -95,8 +95,8 @@ int sd_time_parse(const char *s, time_t *out)
 	time_t t;
 
 	/* YYYY-MM-DDTHH:MM:SSZ, checked character by character. */
-	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' ||
-	    s[13] != ':' || s[16] != ':' || s[19] != 'Z')
+	if (strlen(s) != 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':' || s[19] != 'Z')
 		return -EINVAL;
 	for (i = 0; i < 19; i++) {
 		if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16)

@@ -12,8 +12,7 @@ struct sd_err {
 	char msg[320];
 };
 
-void sd_err_set(struct sd_err *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void sd_err_set(struct sd_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* A growable list of strings (owned copies). */
 struct sd_strlist {

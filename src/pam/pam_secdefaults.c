@@ -69,8 +69,8 @@ static void log_decision(pam_handle_t *pamh, const struct sd_request *r, const c
 	pam_syslog(pamh, prio,
 		   "user=%s role=%s service=%s class=%s rhost=%s decision=%s reason=%s rule=%d",
 		   user, f->user_known ? sd_role_name(f->role) : "-", service,
-		   f->config_ok ? sd_class_name(f->cls) : "-", rhost, decision,
-		   reason, r->verdict.rule);
+		   f->config_ok ? sd_class_name(f->cls) : "-", rhost, decision, reason,
+		   r->verdict.rule);
 }
 
 /* The stable reason and the messages the user sees for a deny. */
@@ -87,7 +87,8 @@ static void tell_deny(pam_handle_t *pamh, const struct sd_request *r)
 	case 9:
 		if (v->until != 0) {
 			sd_time_format(v->until, when);
-			pam_error(pamh, "Too many wrong verification codes: try again after %s.", when);
+			pam_error(pamh, "Too many wrong verification codes: try again after %s.",
+				  when);
 		} else {
 			pam_error(pamh, "Your account is blocked because its credentials may be "
 					"compromised: contact an administrator.");
@@ -119,8 +120,7 @@ static int mark_grace(struct sd_request *r, int start)
 	} else if (!start && r->verdict.end_grace) {
 		r->st.grace_ended = r->now;
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
-	} else if (start && r->verdict.kind != SD_V_ALLOW &&
-		   r->verdict.kind != SD_V_ENROLL_OFFER) {
+	} else if (start && r->verdict.kind != SD_V_ALLOW && r->verdict.kind != SD_V_ENROLL_OFFER) {
 		rc = -EAGAIN; /* the state changed under us: no success on stale facts */
 		sd_err_set(&r->err, "state changed during sign-in");
 	}
@@ -141,11 +141,12 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 
 	gethostname(host, sizeof(host) - 1);
 	if (r->cfg.totp.issuer[0] != '\0')
-		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "Verification code (%s) for %s: ",
-				r->cfg.totp.issuer, r->user.name);
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
+				"Verification code (%s) for %s: ", r->cfg.totp.issuer,
+				r->user.name);
 	else
-		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp, "Verification code for %s@%s: ",
-				r->user.name, host);
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
+				"Verification code for %s@%s: ", r->user.name, host);
 	if (rc != PAM_SUCCESS || resp == NULL) {
 		*reason = "conversation-failed";
 		return PAM_AUTH_ERR;
@@ -199,16 +200,17 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 		}
 	} else {
 		rc = sd_store_sync(r->store, r->user.name, &r->err);
-		*reason = res == SD_TOTP_REPLAY ? "totp-replay"
+		*reason = res == SD_TOTP_REPLAY	 ? "totp-replay"
 			  : res == SD_TOTP_ERROR ? "totp-error"
-						  : "totp-wrong-code";
+						 : "totp-wrong-code";
 		if (rc != 0)
 			*reason = "state-error";
 		if (r->st.locked_until != 0) {
 			char when[SD_TIME_LEN];
 
 			sd_time_format(r->st.locked_until, when);
-			pam_error(pamh, "Wrong verification code. Too many failures: locked until %s.",
+			pam_error(pamh,
+				  "Wrong verification code. Too many failures: locked until %s.",
 				  when);
 		} else if (res == SD_TOTP_REPLAY) {
 			pam_error(pamh, "That code was already used: wait for the next one.");
@@ -262,17 +264,21 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	for (i = 0; i < r.problems.n; i++)
 		pam_syslog(pamh, LOG_ERR, "%s", r.problems.v[i]);
 	if (r.group_lookup_failed)
-		pam_syslog(pamh, LOG_ERR, "group lookup failed for %s: treated as admin", r.user.name);
+		pam_syslog(pamh, LOG_ERR, "group lookup failed for %s: treated as admin",
+			   r.user.name);
 	if (r.verdict.rule == 8)
 		pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
 	reason = r.verdict.reason;
 
 	if (r.facts.config_ok && r.cfg.mode == SD_MODE_REPORT_ONLY) {
-		static const char *const would[] = {
-			[SD_V_DENY] = "would-deny", [SD_V_IGNORE] = "ignore",
-			[SD_V_ALLOW] = "would-allow", [SD_V_UNKNOWN_USER] = "would-deny",
-			[SD_V_PROMPT] = "would-prompt", [SD_V_ENROLL_OFFER] = "would-allow",
-			[SD_V_ENROLL_REQUIRED] = "would-deny", [SD_V_NEW_AUTHTOK] = "would-deny"};
+		static const char *const would[] = {[SD_V_DENY] = "would-deny",
+						    [SD_V_IGNORE] = "ignore",
+						    [SD_V_ALLOW] = "would-allow",
+						    [SD_V_UNKNOWN_USER] = "would-deny",
+						    [SD_V_PROMPT] = "would-prompt",
+						    [SD_V_ENROLL_OFFER] = "would-allow",
+						    [SD_V_ENROLL_REQUIRED] = "would-deny",
+						    [SD_V_NEW_AUTHTOK] = "would-deny"};
 
 		log_decision(pamh, &r, would[r.verdict.kind], reason);
 		pamrc = PAM_IGNORE;
@@ -296,10 +302,11 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 			break;
 		}
 		if (r.verdict.rule == 10 && phase == SD_PHASE_AUTH)
-			pam_info(pamh,
-				 "Two-step verification will be required: you have %d day%s left to "
-				 "set it up (ask an administrator).",
-				 r.verdict.days_left, r.verdict.days_left == 1 ? "" : "s");
+			pam_info(
+				pamh,
+				"Two-step verification will be required: you have %d day%s left to "
+				"set it up (ask an administrator).",
+				r.verdict.days_left, r.verdict.days_left == 1 ? "" : "s");
 		break;
 	case SD_V_PROMPT:
 		pamrc = phase == SD_PHASE_AUTH ? do_totp(pamh, &r, &reason) : deny;
