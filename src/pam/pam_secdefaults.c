@@ -318,7 +318,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		pamrc = PAM_NEW_AUTHTOK_REQD;
 		break;
 	case SD_V_ENROLL_REQUIRED: /* enrolment at sign-in: not in this version */
-		r.verdict.rule = 11;
+		reason = "grace-expired";
 		/* fall through */
 	case SD_V_DENY:
 	default:

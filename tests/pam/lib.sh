@@ -13,6 +13,9 @@
 # sd_code) sees the shifted clock.
 
 set -u
+# The last command of a pipeline runs in this shell, so that
+# `echo "$code" | sd_pam ...` sets OUT and RC here (not in a subshell).
+shopt -s lastpipe
 
 : "${top_builddir:?run through make check}"
 : "${top_srcdir:?run through make check}"
@@ -137,21 +140,83 @@ sd_ctl() {
 	return 0
 }
 
-# The current TOTP code for a base32 secret (under SD_FAKETIME if set).
+# sd_code SECRET [SHIFT [OATHTOOL-ARGS...]]: the TOTP code for a base32
+# secret SHIFT seconds from now (under SD_FAKETIME if set); extra arguments
+# go to oathtool, e.g. sd_code "$S" 0 --digits=8.
 sd_code() {
 	local secret=$1 shift_s=${2:-0}
+	shift
+	[ $# -gt 0 ] && shift
 	if [ -n "${SD_FAKETIME:-}" ]; then
-		env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$SD_FAKETIME" oathtool --totp -b "$secret" \
-			-N "now + ${shift_s} seconds"
+		env LD_PRELOAD="$FAKETIME_LIB" FAKETIME="$SD_FAKETIME" oathtool --totp "$@" \
+			-b "$secret" -N "now + ${shift_s} seconds"
 	else
-		oathtool --totp -b "$secret" -N "now + ${shift_s} seconds"
+		oathtool --totp "$@" -b "$secret" -N "now + ${shift_s} seconds"
 	fi
 }
 
-# Wait until at least 3 s remain in the current 30 s step, so a code
-# computed now is still current when the module checks it.
+# sd_wrong_code SECRET [OATHTOOL-ARGS...]: a well-formed code that matches
+# none of the steps within two of the current one (under SD_FAKETIME if set).
+sd_wrong_code() {
+	local secret=$1 near c d
+	shift
+	near=" $(for d in -60 -30 0 30 60; do sd_code "$secret" "$d" "$@"; done | tr '\n' ' ') "
+	for d in 0 1 2 3 4 5 6 7 8 9; do
+		c=$(sd_code "$secret" 0 "$@" | tr '0-9' "$d$d$d$d$d$d$d$d$d$d")
+		case $near in
+		*" $c "*) ;;
+		*)
+			echo "$c"
+			return 0
+			;;
+		esac
+	done
+	return 1
+}
+
+# sd_wait_step [N]: wait until the current 30 s step has at least N whole
+# seconds left by the clock (default 4, i.e. 3 s or more really remain), so a
+# code computed now is still current when the module checks it. Concurrency
+# tests ask for more so that many attempts fit into one step.
 sd_wait_step() {
-	while [ $(( $(date +%s) % 30 )) -gt 26 ]; do sleep 1; done
+	local need=${1:-4}
+	[ "$need" -gt 29 ] && need=29
+	while [ $(( 30 - $(date +%s) % 30 )) -lt "$need" ]; do sleep 0.2; done
+}
+
+# sd_pam_bg FILE ANSWER [-I item=value]... SERVICE USER [ops...]
+# Like sd_pam, for runs in the background (&): ANSWER is fed on stdin, the
+# output goes to FILE and the exit status to FILE.rc. A run that pam_wrapper
+# could not initialise ("Initialization failure", many processes starting at
+# once) never reached the module and is retried, up to 5 times. Only
+# pamtester is preloaded (not timeout), so each run takes one pam_wrapper slot.
+sd_pam_bg() {
+	local file=$1 answer=$2 try rc=1
+	shift 2
+	local opts=()
+	while [ "${1:-}" = "-I" ]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	local svc=$1 user=$2
+	shift 2
+	local ops=("$@")
+	[ ${#ops[@]} -eq 0 ] && ops=(authenticate)
+	local preload="libpam_wrapper.so libnss_wrapper.so"
+	[ -n "${SD_FAKETIME:-}" ] && preload="$FAKETIME_LIB $preload"
+	[ -n "${SD_PRELOAD_FIRST:-}" ] && preload="$SD_PRELOAD_FIRST $preload"
+	for try in 1 2 3 4 5; do
+		printf '%s\n' "$answer" | timeout 20 env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
+			PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
+			NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
+			FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
+			${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" "$user" "${ops[@]}" \
+			>"$file" 2>&1
+		rc=$?
+		grep -q "Initialization failure" "$file" || break
+		sleep "0.$((RANDOM % 4 + 1))"
+	done
+	echo "$rc" >"$file.rc"
 }
 
 pass() {
@@ -231,6 +296,26 @@ expect_file() {
 
 expect_no_file() {
 	if [ -e "$1" ]; then fail "$2 ($1 exists)"; else pass "$2"; fi
+}
+
+# expect_state USER ERE DESC / expect_state_not USER ERE DESC: a line of
+# USER's state file matches (does not match) the extended regexp.
+expect_state() {
+	if grep -qE -- "$2" "$T/state/users/$1" 2>/dev/null; then
+		pass "$3"
+	else
+		OUT=$(cat "$T/state/users/$1" 2>&1) RC=-
+		fail "$3 (state of $1 has no line matching /$2/)"
+	fi
+}
+
+expect_state_not() {
+	if grep -qE -- "$2" "$T/state/users/$1" 2>/dev/null; then
+		OUT=$(cat "$T/state/users/$1" 2>&1) RC=-
+		fail "$3 (state of $1 has a line matching /$2/)"
+	else
+		pass "$3"
+	fi
 }
 
 # Compare a file's content with what it was (for "nothing changed" checks).

@@ -1,0 +1,20 @@
+#!/bin/bash
+# The README's demo runs to the end and shows the decisions it promises.
+. "$(dirname "$0")/lib.sh"
+
+OUT=$(bash "$top_srcdir/tools/demo" --no-build 2>&1)
+RC=$?
+expect_rc 0 "the demo runs to the end"
+expect_in "decision=allow reason=grace rule=10" "demo: grace starts"
+expect_in "reason=grace-expired rule=11" "demo: grace expiry denies"
+expect_in "otpauth://totp/DemoCorp:alice?secret=" "demo: enrolment prints the URI"
+expect_in "user=alice role=admin service=sshd class=standard rhost=192.0.2.7 decision=allow reason=totp-admin" "demo: admin TOTP sign-in"
+expect_in "decision=deny reason=totp-replay" "demo: replay refused"
+expect_in "decision=allow reason=known-location rule=13" "demo: remembered network, no prompt"
+expect_in "decision=allow reason=totp-privileged" "demo: sudo asks for a code"
+expect_in "decision=deny reason=legacy-service" "demo: IMAP refused"
+expect_in "decision=ignore reason=exempt" "demo: service account abstains"
+expect_in "decision=ignore reason=breakglass" "demo: break-glass abstains"
+expect_in "decision=ignore reason=noninteractive" "demo: cron abstains"
+expect_in "demo finished" "demo: completes"
+finish
