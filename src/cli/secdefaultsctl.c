@@ -87,8 +87,11 @@ static int resolve(const char *name, struct sd_user *u)
 
 static void audit(const char *action, const char *user, const char *detail)
 {
+	char clean[SD_USER_MAX * 2 + 1];
+
+	sd_sanitize(clean, sizeof(clean), user);
 	openlog("secdefaultsctl", LOG_PID, LOG_AUTHPRIV);
-	syslog(LOG_NOTICE, "action=%s user=%s by_uid=%u%s%s", action, user, (unsigned)getuid(),
+	syslog(LOG_NOTICE, "action=%s user=%s by_uid=%u%s%s", action, clean, (unsigned)getuid(),
 	       detail ? " " : "", detail ? detail : "");
 	closelog();
 }
@@ -113,7 +116,14 @@ static int cmd_check(int argc, char **argv)
 /* A read-modify-write of one user's state under the module's lock. */
 typedef int (*mutator)(struct sd_store *s, const char *user, struct sd_state *st, void *arg);
 
-static int with_state(const char *name, mutator fn, void *arg)
+enum {
+	WS_ANY_USER = 1, /* the name need not be known to NSS (reset of a removed user) */
+	WS_NO_LOAD = 2,	 /* do not read the state first (reset of a corrupt file) */
+};
+
+/* Run FN under the user's lock; the canonical name goes to CANON. */
+static int with_state(const char *name, unsigned flags, mutator fn, void *arg,
+		      char canon[SD_USER_MAX + 1])
 {
 	struct sd_config c;
 	struct sd_user u;
@@ -122,22 +132,32 @@ static int with_state(const char *name, mutator fn, void *arg)
 	struct sd_err err = {""};
 	int rc;
 
+	memset(&st, 0, sizeof(st));
 	if (load_config(&c) != 0) {
 		sd_config_free(&c);
 		return fail("configuration %s has problems: nothing changed", config_path);
 	}
-	if (resolve(name, &u) != 0) {
+	rc = (flags & WS_ANY_USER) && sd_user_name_valid(name) == 0 ? sd_user_lookup(name, &u)
+								    : resolve(name, &u);
+	if (rc == -ENOENT && (flags & WS_ANY_USER)) {
+		snprintf(u.name, sizeof(u.name), "%s", name);
+		rc = 0;
+	}
+	if (rc != 0) {
 		sd_config_free(&c);
 		return EXIT_FAILURE;
 	}
+	memcpy(canon, u.name, sizeof(u.name));
 	rc = sd_store_open(&c, 0, &s, &err);
 	if (rc == 0)
 		rc = sd_store_lock(s, u.name, &err);
 	if (rc == 0) {
-		rc = sd_store_load(s, u.name, &st, &err);
-		if (rc == -ENOENT) {
-			memset(&st, 0, sizeof(st));
-			rc = 0;
+		if (!(flags & WS_NO_LOAD)) {
+			rc = sd_store_load(s, u.name, &st, &err);
+			if (rc == -ENOENT) {
+				memset(&st, 0, sizeof(st));
+				rc = 0;
+			}
 		}
 		if (rc == 0)
 			rc = fn(s, u.name, &st, arg);
@@ -192,6 +212,9 @@ static int do_enroll(struct sd_store *s, const char *user, struct sd_state *st, 
 	st->enrolled = time(NULL);
 	st->failures = 0;
 	st->locked_until = 0;
+	/* A new secret has no used steps: the old guard would refuse valid
+	 * codes if totp.period changed since. */
+	st->last_step = 0;
 	return save_state(s, user, st);
 }
 
@@ -238,7 +261,7 @@ static int cmd_enroll(int argc, char **argv)
 {
 	struct enroll_arg a;
 	struct sd_config c;
-	struct sd_user u;
+	char canon[SD_USER_MAX + 1] = "";
 	const char *user = NULL;
 	int i, rc;
 
@@ -272,10 +295,10 @@ static int cmd_enroll(int argc, char **argv)
 		if (getrandom(a.key, a.keylen, 0) != (ssize_t)a.keylen)
 			return fail("cannot get random bytes: %s", strerror(errno));
 	}
-	rc = with_state(user, do_enroll, &a);
-	if (rc == EXIT_SUCCESS && load_config(&c) == 0 && resolve(user, &u) == 0) {
-		print_uri(&c, u.name, a.key, a.keylen);
-		audit("enroll", u.name, a.secret_b32 ? "secret=imported" : "secret=generated");
+	rc = with_state(user, 0, do_enroll, &a, canon);
+	if (rc == EXIT_SUCCESS && load_config(&c) == 0) {
+		print_uri(&c, canon, a.key, a.keylen);
+		audit("enroll", canon, a.secret_b32 ? "secret=imported" : "secret=generated");
 	}
 	if (rc == EXIT_SUCCESS)
 		sd_config_free(&c);
@@ -329,6 +352,7 @@ static int cmd_simple(const char *verb, int argc, char **argv)
 {
 	const char *reason = NULL;
 	const char *user = NULL;
+	char canon[SD_USER_MAX + 1] = "";
 	mutator fn;
 	int i, rc;
 
@@ -357,10 +381,11 @@ static int cmd_simple(const char *verb, int argc, char **argv)
 	     : strcmp(verb, "unlock") == 0 ? do_unlock
 	     : strcmp(verb, "flag") == 0   ? do_flag
 					   : do_dismiss;
-	rc = with_state(user, fn, (void *)reason);
+	rc = with_state(user, fn == do_reset ? WS_ANY_USER | WS_NO_LOAD : 0, fn, (void *)reason,
+			canon);
 	if (rc == EXIT_SUCCESS) {
-		printf("%s: %s done\n", user, verb);
-		audit(verb, user, NULL);
+		printf("%s: %s done\n", canon, verb);
+		audit(verb, canon, NULL);
 	}
 	return rc;
 }

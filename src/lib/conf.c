@@ -508,11 +508,32 @@ static int finish(struct sd_config *c, const char *name, struct sd_strlist *prob
 	return bad;
 }
 
+/* The line of the first "@include" directive (first word of a line, where
+ * libconfig's scanner looks for it), or 0. */
+static int include_line(const char *text)
+{
+	int line = 1;
+	const char *p = text;
+
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (strncmp(p, "@include", 8) == 0)
+			return line;
+		p = strchr(p, '\n');
+		if (p == NULL)
+			break;
+		p++;
+		line++;
+	}
+	return 0;
+}
+
 int sd_config_parse(const char *text, const char *name, struct sd_config *c,
 		    struct sd_strlist *problems)
 {
 	config_t cf;
-	int bad = 0;
+	int bad = 0, line;
 
 	if (c->path == NULL && sd_config_defaults(c) != 0) {
 		problem(problems, name, 0, "out of memory");
@@ -523,8 +544,8 @@ int sd_config_parse(const char *text, const char *name, struct sd_config *c,
 		return -ENOMEM;
 	}
 	/* libconfig would open any file an @include names, unchecked. */
-	if (strstr(text, "@include") != NULL) {
-		problem(problems, name, 0,
+	if ((line = include_line(text)) > 0) {
+		problem(problems, name, line,
 			"@include is not supported: keep the whole configuration in one file");
 		return -EINVAL;
 	}

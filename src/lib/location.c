@@ -75,14 +75,16 @@ int sd_net_parse(const char *s, struct sd_net *out)
 		return -EINVAL;
 	errno = 0;
 	prefix = strtoul(slash + 1, &end, 10);
-	if (errno != 0 || *end != '\0' || prefix > alen * 8)
+	if (errno != 0 || *end != '\0' || strlen(slash + 1) > 3)
 		return -EINVAL;
 	/* "::ffff:10.0.0.0/104" style prefixes are counted on the IPv6 form. */
 	if (out->family == AF_INET && strchr(buf, ':') != NULL) {
-		if (prefix < 96)
+		if (prefix < 96 || prefix > 128)
 			return -EINVAL;
 		prefix -= 96;
 	}
+	if (prefix > alen * 8)
+		return -EINVAL;
 	out->prefix = (unsigned)prefix;
 	memcpy(masked, out->addr, alen);
 	mask_bits(masked, alen, out->prefix);
@@ -118,7 +120,7 @@ static int plausible_hostname(const char *s)
 	size_t n = strlen(s);
 	size_t i;
 
-	if (n == 0 || n > 63)
+	if (n == 0 || n > 253)
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];

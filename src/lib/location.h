@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define SD_LOCATION_LEN 72
+#define SD_LOCATION_LEN 256
 
 struct sd_net {
 	int family; /* AF_INET or AF_INET6 */

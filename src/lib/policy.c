@@ -149,7 +149,7 @@ static void decide_auth(const struct sd_facts *f, struct sd_verdict *v)
 	if (!enrolled) {
 		v->end_grace = st->grace_ended == 0;
 		if (c->enrollment.at_login)
-			set(v, SD_V_ENROLL_REQUIRED, 11, "grace-expired-enroll");
+			set(v, SD_V_ENROLL_REQUIRED, 11, "grace-expired");
 		else
 			set(v, SD_V_DENY, 11, "grace-expired");
 		return;

@@ -174,6 +174,11 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 	/* Count the failure before checking the code: a process killed after
 	 * the check cannot give a free guess. Replaced atomically now, made
 	 * durable below only if it stands. */
+	if (r->st.locked_until != 0 && r->now >= r->st.locked_until) {
+		/* The lock ran out: a new series of attempts starts. */
+		r->st.failures = 0;
+		r->st.locked_until = 0;
+	}
 	r->st.failures++;
 	if (r->st.failures >= (unsigned)r->cfg.lockout.max_failures)
 		r->st.locked_until = r->now + (time_t)r->cfg.lockout.lock_minutes * 60;
@@ -318,8 +323,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		pamrc = PAM_NEW_AUTHTOK_REQD;
 		break;
 	case SD_V_ENROLL_REQUIRED: /* enrolment at sign-in: not in this version */
-		reason = "grace-expired";
-		/* fall through */
+				   /* fall through */
 	case SD_V_DENY:
 	default:
 		/* Remember that grace ran out, so setting the clock back cannot

@@ -190,6 +190,8 @@ sd_wait_step() {
 # could not initialise ("Initialization failure", many processes starting at
 # once) never reached the module and is retried, up to 5 times. Only
 # pamtester is preloaded (not timeout), so each run takes one pam_wrapper slot.
+# With SD_GO_FILE set, the answer is held back until that file exists: start
+# runs 50 ms apart, then create the file so they all answer at once.
 sd_pam_bg() {
 	local file=$1 answer=$2 try rc=1
 	shift 2
@@ -206,7 +208,14 @@ sd_pam_bg() {
 	[ -n "${SD_FAKETIME:-}" ] && preload="$FAKETIME_LIB $preload"
 	[ -n "${SD_PRELOAD_FIRST:-}" ] && preload="$SD_PRELOAD_FIRST $preload"
 	for try in 1 2 3 4 5; do
-		printf '%s\n' "$answer" | timeout 20 env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
+		{
+			local n=0
+			while [ -n "${SD_GO_FILE:-}" ] && [ ! -e "$SD_GO_FILE" ] && [ $n -lt 2000 ]; do
+				sleep 0.01
+				n=$((n + 1))
+			done
+			printf '%s\n' "$answer"
+		} | timeout 20 env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
 			PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
 			NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
 			FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \

@@ -103,9 +103,9 @@ static void assert_list(const struct sd_strlist *l, const char *const *want)
 static void check_defaults(const struct sd_config *c)
 {
 	static const char *const admin[] = {"sudo", "wheel", "admin", NULL};
-	static const char *const legacy[] = {"imap", "imaps", "pop3", "pop3s",
-					     "pop", "smtp", "submission", NULL};
-	static const char *const priv[] = {"sudo", "sudo-i", "su", "su-l",
+	static const char *const legacy[] = {"imap", "imaps", "pop3",	    "pop3s",
+					     "pop",  "smtp",  "submission", NULL};
+	static const char *const priv[] = {"sudo",   "sudo-i",	 "su",	    "su-l",
 					   "pkexec", "polkit-1", "cockpit", NULL};
 	static const char *const nonint[] = {"cron", "atd", "systemd-user", NULL};
 	static const char *const none[] = {NULL};
@@ -303,7 +303,8 @@ static void test_int_bounds_accepted(void **unused)
 	struct sd_config c;
 
 	parse_ok("grace_days = 0; totp = { digits = 6; period = 15; window = 0; };\n"
-		 "risk = { remember_days = 0; }; lockout = { max_failures = 1; lock_minutes = 1; };\n"
+		 "risk = { remember_days = 0; };\n"
+		 "lockout = { max_failures = 1; lock_minutes = 1; };\n"
 		 "leaked = { timeout_ms = 100; }; etcd = { timeout_ms = 100; };\n",
 		 &c);
 	assert_int_equal(c.grace_days, 0);
@@ -396,8 +397,7 @@ static void test_wrong_types(void **unused)
 	parse_bad("totp = { algorithm = 1; };\n", 1, "totp.algorithm");
 	/* scalar for a list */
 	parse_bad("roles = {\n  admin_groups = \"wheel\";\n};\n", 2, "roles.admin_groups");
-	parse_bad("risk = { trusted_networks = \"192.0.2.0/24\"; };\n", 1,
-		  "risk.trusted_networks");
+	parse_bad("risk = { trusted_networks = \"192.0.2.0/24\"; };\n", 1, "risk.trusted_networks");
 	/* a group for a list or a scalar */
 	parse_bad("services = { legacy = { a = \"imap\"; }; };\n", 1, "services.legacy");
 	parse_bad("enabled = { };\n", 1, "enabled");
@@ -518,7 +518,12 @@ static void test_include_rejected(void **unused)
 	sd_strlist_free(&p);
 
 	assert_int_equal(parse("enabled = true;\n  @include \"/tmp/x.conf\"\n", &c, &p), -EINVAL);
-	assert_true(has_problem(&p, NAME ":", "@include"));
+	assert_true(has_problem(&p, NAME ":2:", "@include"));
+	sd_config_free(&c);
+	sd_strlist_free(&p);
+
+	/* Only the directive is refused: the word in a comment is fine. */
+	assert_int_equal(parse("# never use @include here\nenabled = true;\n", &c, &p), 0);
 	sd_config_free(&c);
 	sd_strlist_free(&p);
 }

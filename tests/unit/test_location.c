@@ -92,7 +92,7 @@ static void test_loc_local(void **unused)
 
 static void test_loc_invalid(void **unused)
 {
-	char name63[64], name64[65];
+	char name253[254], name254[255];
 
 	expect_invalid("host name");
 	expect_invalid(" host");
@@ -109,12 +109,13 @@ static void test_loc_invalid(void **unused)
 	expect_invalid("-leading-dash");
 	expect_invalid("192.0.2.1 decision=allow");
 
-	memset(name63, 'a', sizeof(name63) - 1);
-	name63[sizeof(name63) - 1] = '\0';
-	expect_loc(name63, name63);
-	memset(name64, 'a', sizeof(name64) - 1);
-	name64[sizeof(name64) - 1] = '\0';
-	expect_invalid(name64);
+	/* DNS names up to 253 bytes are remembered; longer are not names. */
+	memset(name253, 'a', sizeof(name253) - 1);
+	name253[sizeof(name253) - 1] = '\0';
+	expect_loc(name253, name253);
+	memset(name254, 'a', sizeof(name254) - 1);
+	name254[sizeof(name254) - 1] = '\0';
+	expect_invalid(name254);
 }
 
 /* ---- sd_net_parse ---------------------------------------------------- */

@@ -30,7 +30,9 @@ static void test_sanitize_replaces(void **unused)
 	char out[64];
 
 	/* space, '=', control characters, DEL and non-ASCII bytes */
-	sd_sanitize(out, sizeof(out), "a b=c\nd\te\x7f" "f\xc3\xa9g\rh");
+	sd_sanitize(out, sizeof(out),
+		    "a b=c\nd\te\x7f"
+		    "f\xc3\xa9g\rh");
 	assert_string_equal(out, "a?b?c?d?e?f??g?h");
 }
 
@@ -117,9 +119,9 @@ static void test_time_parse_valid(void **unused)
 
 static void test_time_round_trip(void **unused)
 {
-	static const time_t samples[] = {0, 1, 59, 86399, 86400, 951825600, 1709164800,
-					 1795442700, 2147483647, 2147483648LL,
-					 253402300799LL};
+	static const time_t samples[] = {
+		0,	    1,		59,	    86399,	  86400,	 951825600,
+		1709164800, 1795442700, 2147483647, 2147483648LL, 253402300799LL};
 	char out[SD_TIME_LEN];
 	size_t i;
 
@@ -137,13 +139,13 @@ static void test_time_parse_bad_format(void **unused)
 	static const char *const bad[] = {
 		"",
 		"2026-11-23",
-		"2026-11-23T14:05:00",	    /* no Z */
-		"2026-11-23 14:05:00Z",	    /* space instead of T */
-		"2026-11-23t14:05:00Z",	    /* lower-case t */
-		"2026-11-23T14:05:00z",	    /* lower-case z */
+		"2026-11-23T14:05:00",	/* no Z */
+		"2026-11-23 14:05:00Z", /* space instead of T */
+		"2026-11-23t14:05:00Z", /* lower-case t */
+		"2026-11-23T14:05:00z", /* lower-case z */
 		"2026/11/23T14:05:00Z",
 		"2026-11-23T14-05-00Z",
-		"2026-1-23T14:05:00Z",	    /* one-digit month */
+		"2026-1-23T14:05:00Z", /* one-digit month */
 		"26-11-23T14:05:00Z",
 		"2026-11-23T14:05:00+00:00",
 		"2026-11-23T14:05:00.5Z",
@@ -153,15 +155,18 @@ static void test_time_parse_bad_format(void **unused)
 		"2026-11-23T14:05:00Z ",    /* trailing junk */
 		"2026-11-23T14:05:00Zjunk", /* trailing junk */
 		"2026-11-23T14:05:00Z\n",
-		"2026-00-10T00:00:00Z",	    /* month 0 */
-		"2026-13-10T00:00:00Z",	    /* month 13 */
-		"2026-11-00T00:00:00Z",	    /* day 0 */
-		"2026-11-31T00:00:00Z",	    /* 30 days in November */
+		"2026-00-10T00:00:00Z", /* month 0 */
+		"2026-13-10T00:00:00Z", /* month 13 */
+		"2026-11-00T00:00:00Z", /* day 0 */
+		"2026-11-31T00:00:00Z", /* 30 days in November */
 		"2026-01-32T00:00:00Z",
 		"2026-11-23T24:00:00Z",
 		"2026-11-23T23:60:00Z",
-		"2026-11-23T23:59:60Z",	    /* no leap seconds */
-		"1969-12-31T23:59:59Z",	    /* before 1970 */
+		"2026-11-23T14:60:00Z",
+		"2026-11-23T23:59:60Z", /* no leap seconds */
+		"2026-11-23T14:05:60Z",
+		"2026-11-23T14:05:99Z",
+		"1969-12-31T23:59:59Z", /* before 1970 */
 		"0000-01-01T00:00:00Z",
 	};
 	size_t i;
@@ -262,8 +267,8 @@ static void test_parse_u64_overflow(void **unused)
 
 static void test_parse_u64_junk(void **unused)
 {
-	static const char *const bad[] = {"", "-1", "+1", " 1", "1 ", "1\n", "0x10",
-					  "1e3", "12a", "a12", "1.0", "\xd9\xa1"};
+	static const char *const bad[] = {"",	  "-1",	 "+1",	" 1",  "1 ",  "1\n",
+					  "0x10", "1e3", "12a", "a12", "1.0", "\xd9\xa1"};
 	uint64_t v = 99;
 	size_t i;
 
