@@ -125,6 +125,20 @@ static unsigned totp_why(const struct sd_facts *f)
 	return why;
 }
 
+/* The log reason for the first (most important) reason in WHY. */
+static const char *totp_reason(unsigned why)
+{
+	if (why & SD_WHY_ADMIN)
+		return "totp-admin";
+	if (why & SD_WHY_PRIVILEGED)
+		return "totp-privileged";
+	if (why & SD_WHY_COMPROMISED)
+		return "totp-compromised";
+	if (why & SD_WHY_FAILURES)
+		return "totp-failures";
+	return "totp-new-location";
+}
+
 static void decide_auth(const struct sd_facts *f, struct sd_verdict *v)
 {
 	const struct sd_config *c = f->cfg;
@@ -156,15 +170,7 @@ static void decide_auth(const struct sd_facts *f, struct sd_verdict *v)
 	}
 	v->why = totp_why(f);
 	if (v->why != 0) {
-		static char const *const reasons[] = {"totp-admin", "totp-privileged",
-						      "totp-compromised", "totp-failures",
-						      "totp-new-location"};
-		int i;
-
-		for (i = 0; i < 5; i++)
-			if (v->why & (1u << i))
-				break;
-		set(v, SD_V_PROMPT, 12, reasons[i]);
+		set(v, SD_V_PROMPT, 12, totp_reason(v->why));
 		return;
 	}
 	set(v, SD_V_ALLOW, 13, "known-location");
