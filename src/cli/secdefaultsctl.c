@@ -10,11 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/enroll.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
 
@@ -218,43 +218,30 @@ static int do_enroll(struct sd_store *s, const char *user, struct sd_state *st, 
 	return save_state(s, user, st);
 }
 
-/* Percent-encode for an otpauth URI. */
-static void uri_escape(const char *in, char *out, size_t n)
+/* Print the otpauth URI, and its QR code when stdout is a terminal (or
+ * --qr asks for it). */
+static int print_enrolment(const struct sd_config *c, const char *user, const unsigned char *key,
+			   size_t keylen, int qr)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t j = 0;
+	char host[256] = "";
+	char *uri = NULL, **lines = NULL;
+	size_t n = 0, i;
+	int rc;
 
-	for (; *in != '\0' && j + 4 < n; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			out[j++] = (char)c;
-		} else {
-			out[j++] = '%';
-			out[j++] = hex[c >> 4];
-			out[j++] = hex[c & 15];
-		}
+	if (gethostname(host, sizeof(host) - 1) != 0)
+		host[0] = '\0';
+	rc = sd_otpauth_uri(c, user, host, key, keylen, &uri);
+	if (rc != 0)
+		return fail("cannot build the otpauth URI: %s", strerror(-rc));
+	printf("%s\n", uri);
+	if (qr && sd_qr_lines(uri, isatty(STDOUT_FILENO), &lines, &n) == 0) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", lines[i]);
+		sd_qr_free(lines, n);
 	}
-	out[j] = '\0';
-}
-
-static void print_uri(const struct sd_config *c, const char *user, const unsigned char *key,
-		      size_t keylen)
-{
-	char b32[SD_MAX_KEY * 2], issuer[72] = "", ei[220], eu[110];
-	static const char *const algos[] = {"SHA1", "SHA256", "SHA512"};
-
-	if (c->totp.issuer[0] != '\0')
-		snprintf(issuer, sizeof(issuer), "%s", c->totp.issuer);
-	else if (gethostname(issuer, sizeof(issuer) - 1) != 0)
-		snprintf(issuer, sizeof(issuer), "pam_secdefaults");
-	sd_base32_encode(key, keylen, b32, sizeof(b32));
-	uri_escape(issuer, ei, sizeof(ei));
-	uri_escape(user, eu, sizeof(eu));
-	printf("otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=%s&digits=%d&period=%d\n", ei,
-	       eu, b32, ei, algos[c->totp.algorithm], c->totp.digits, c->totp.period);
-	sd_wipe(b32, sizeof(b32));
+	sd_wipe(uri, strlen(uri));
+	free(uri);
+	return 0;
 }
 
 static int cmd_enroll(int argc, char **argv)
@@ -263,7 +250,7 @@ static int cmd_enroll(int argc, char **argv)
 	struct sd_config c;
 	char canon[SD_USER_MAX + 1] = "";
 	const char *user = NULL;
-	int i, rc;
+	int i, rc, qr = -1;
 
 	memset(&a, 0, sizeof(a));
 	for (i = 0; i < argc; i++) {
@@ -271,6 +258,10 @@ static int cmd_enroll(int argc, char **argv)
 			a.secret_b32 = argv[++i];
 		else if (strcmp(argv[i], "--force") == 0)
 			a.force = 1;
+		else if (strcmp(argv[i], "--qr") == 0)
+			qr = 1;
+		else if (strcmp(argv[i], "--no-qr") == 0)
+			qr = 0;
 		else if (argv[i][0] != '-' && user == NULL)
 			user = argv[i];
 		else {
@@ -291,13 +282,13 @@ static int cmd_enroll(int argc, char **argv)
 				"--secret is too short: at least 16 base32 characters (80 bits)");
 		}
 	} else {
-		a.keylen = 20;
-		if (getrandom(a.key, a.keylen, 0) != (ssize_t)a.keylen)
+		a.keylen = SD_NEW_KEY_BYTES;
+		if (sd_new_key(a.key, a.keylen) != 0)
 			return fail("cannot get random bytes: %s", strerror(errno));
 	}
 	rc = with_state(user, 0, do_enroll, &a, canon);
 	if (rc == EXIT_SUCCESS && load_config(&c) == 0) {
-		print_uri(&c, canon, a.key, a.keylen);
+		print_enrolment(&c, canon, a.key, a.keylen, qr < 0 ? isatty(STDOUT_FILENO) : qr);
 		audit("enroll", canon, a.secret_b32 ? "secret=imported" : "secret=generated");
 	}
 	if (rc == EXIT_SUCCESS)

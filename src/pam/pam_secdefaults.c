@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../lib/enroll.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
 
@@ -128,52 +129,49 @@ static int mark_grace(struct sd_request *r, int start)
 	return rc;
 }
 
-/* Ask for a code and check it. Returns PAM_SUCCESS or a deny code; sets
- * *REASON to the stable log reason. */
-static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason)
+static void wipe_free(char *p)
+{
+	if (p != NULL) {
+		sd_wipe(p, strlen(p));
+		free(p);
+	}
+}
+
+/* Check the code RESP under the user's lock. The failure is counted before
+ * the code is checked, so a process killed after the check cannot give a
+ * free guess: that count is renamed into place at once and made durable only
+ * if it stands. ENROLLING checks against the pending secret and completes the
+ * enrolment. Returns PAM_SUCCESS or PAM_AUTH_ERR; *REASON is the log reason. */
+static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp, int enrolling,
+		      const char **reason)
 {
 	struct sd_secret sec;
-	char host[64] = "";
-	char *resp = NULL;
 	enum sd_totp_result res = SD_TOTP_ERROR;
 	uint64_t step = 0;
 	int rc, pamrc = PAM_AUTH_ERR;
 
-	gethostname(host, sizeof(host) - 1);
-	if (r->cfg.totp.issuer[0] != '\0')
-		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
-				"Verification code (%s) for %s: ", r->cfg.totp.issuer,
-				r->user.name);
-	else
-		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
-				"Verification code for %s@%s: ", r->user.name, host);
-	if (rc != PAM_SUCCESS || resp == NULL) {
-		*reason = "conversation-failed";
-		return PAM_AUTH_ERR;
-	}
-	/* Re-read and re-decide under the lock: another sign-in may have
-	 * locked the account or used a step while the user was typing. */
+	/* Decide again on fresh state: another sign-in may have locked the
+	 * account, used a step or enrolled while the user was typing. */
 	rc = sd_request_relock(r);
 	if (rc != 0) {
 		*reason = "state-error";
-		goto out;
+		return PAM_AUTH_ERR;
 	}
-	if (r->verdict.kind != SD_V_PROMPT) {
-		*reason = r->verdict.reason;
+	if (enrolling ? (r->verdict.kind != SD_V_ENROLL_OFFER &&
+			 r->verdict.kind != SD_V_ENROLL_REQUIRED)
+		      : r->verdict.kind != SD_V_PROMPT) {
+		*reason = r->verdict.kind == SD_V_DENY ? r->verdict.reason : "state-changed";
 		sd_store_unlock(r->store);
 		if (r->verdict.kind == SD_V_DENY)
 			tell_deny(pamh, r);
-		goto out;
+		return PAM_AUTH_ERR;
 	}
 	rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
 	if (rc != 0) {
 		*reason = "secret-error";
 		sd_store_unlock(r->store);
-		goto out;
+		return PAM_AUTH_ERR;
 	}
-	/* Count the failure before checking the code: a process killed after
-	 * the check cannot give a free guess. Replaced atomically now, made
-	 * durable below only if it stands. */
 	if (r->st.locked_until != 0 && r->now >= r->st.locked_until) {
 		/* The lock ran out: a new series of attempts starts. */
 		r->st.failures = 0;
@@ -194,11 +192,13 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 		r->st.locked_until = 0;
 		r->st.last_step = step;
 		r->st.last_totp = r->now;
+		if (enrolling)
+			r->st.enrolled = r->now;
 		if (r->facts.location_ok)
 			sd_state_touch_loc(&r->st, r->location, r->now);
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
 		if (rc == 0) {
-			*reason = r->verdict.reason;
+			*reason = enrolling ? "enrolled-at-login" : r->verdict.reason;
 			pamrc = PAM_SUCCESS;
 		} else {
 			*reason = "state-error";
@@ -207,6 +207,7 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 		rc = sd_store_sync(r->store, r->user.name, &r->err);
 		*reason = res == SD_TOTP_REPLAY	 ? "totp-replay"
 			  : res == SD_TOTP_ERROR ? "totp-error"
+			  : enrolling		 ? "enroll-wrong-code"
 						 : "totp-wrong-code";
 		if (rc != 0)
 			*reason = "state-error";
@@ -220,16 +221,139 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 		} else if (res == SD_TOTP_REPLAY) {
 			pam_error(pamh, "That code was already used: wait for the next one.");
 		} else {
-			pam_error(pamh, "Wrong verification code.");
+			pam_error(pamh, "Wrong verification code.%s",
+				  enrolling ? " Set-up is not finished." : "");
 		}
 	}
 	sd_store_unlock(r->store);
-out:
-	if (resp != NULL) {
-		sd_wipe(resp, strlen(resp));
-		free(resp);
-	}
 	return pamrc;
+}
+
+/* Ask for a code and check it. */
+static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason)
+{
+	char host[64] = "";
+	char *resp = NULL;
+	int rc;
+
+	gethostname(host, sizeof(host) - 1);
+	if (r->cfg.totp.issuer[0] != '\0')
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
+				"Verification code (%s) for %s: ", r->cfg.totp.issuer,
+				r->user.name);
+	else
+		rc = pam_prompt(pamh, PAM_PROMPT_ECHO_OFF, &resp,
+				"Verification code for %s@%s: ", r->user.name, host);
+	if (rc != PAM_SUCCESS || resp == NULL) {
+		*reason = "conversation-failed";
+		wipe_free(resp);
+		return PAM_AUTH_ERR;
+	}
+	rc = check_code(pamh, r, resp, 0, reason);
+	wipe_free(resp);
+	return rc;
+}
+
+/* Get the pending secret (made at an earlier offer and not yet confirmed)
+ * or make one, and start the grace clock if this sign-in starts it. */
+static int pending_secret(struct sd_request *r, struct sd_secret *sec)
+{
+	int rc = sd_request_relock(r);
+
+	if (rc != 0)
+		return rc;
+	if (r->verdict.kind != SD_V_ENROLL_OFFER && r->verdict.kind != SD_V_ENROLL_REQUIRED) {
+		sd_store_unlock(r->store);
+		sd_err_set(&r->err, "state changed during sign-in");
+		return -EAGAIN;
+	}
+	rc = sd_store_load_secret(r->store, r->user.name, sec, &r->err);
+	if (rc == -ENOENT) {
+		memset(sec, 0, sizeof(*sec));
+		sec->keylen = SD_NEW_KEY_BYTES;
+		rc = sd_new_key(sec->key, sec->keylen);
+		if (rc == 0)
+			rc = sd_store_save_secret(r->store, r->user.name, sec, &r->err);
+		else
+			sd_err_set(&r->err, "cannot get random bytes");
+	}
+	if (rc == 0 && r->verdict.start_grace) {
+		r->st.grace_start = r->now;
+		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
+	}
+	sd_store_unlock(r->store);
+	return rc;
+}
+
+/* Enrolment at sign-in: show the URI and QR code, ask for the first code.
+ * Offered in grace (an empty answer skips), required after it. */
+static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reason)
+{
+	int required = r->verdict.kind == SD_V_ENROLL_REQUIRED;
+	int days = r->verdict.days_left;
+	struct sd_secret sec;
+	char host[256] = "", b32[SD_MAX_KEY * 2] = "";
+	char *uri = NULL, *resp = NULL, **qr = NULL;
+	size_t nqr = 0, i;
+	int rc;
+
+	rc = pending_secret(r, &sec);
+	if (rc != 0) {
+		*reason = "state-error";
+		pam_syslog(pamh, LOG_ERR, "enrolment at sign-in: %s", r->err.msg);
+		return PAM_AUTH_ERR;
+	}
+	gethostname(host, sizeof(host) - 1);
+	rc = sd_otpauth_uri(&r->cfg, r->user.name, host, sec.key, sec.keylen, &uri);
+	if (rc == 0)
+		rc = sd_base32_encode(sec.key, sec.keylen, b32, sizeof(b32));
+	sd_wipe(&sec, sizeof(sec));
+	if (rc != 0) {
+		*reason = "enroll-error";
+		wipe_free(uri);
+		return PAM_AUTH_ERR;
+	}
+	if (required)
+		pam_info(pamh, "Two-step verification is required. Set it up now to sign in.");
+	else
+		pam_info(pamh,
+			 "Set up two-step verification now (%d day%s left before it is required).",
+			 days, days == 1 ? "" : "s");
+	pam_info(pamh, "Scan this QR code with an authenticator app, or enter the key %s", b32);
+	if (sd_qr_lines(uri, 1, &qr, &nqr) == 0) {
+		for (i = 0; i < nqr; i++)
+			pam_info(pamh, "%s", qr[i]);
+		sd_qr_free(qr, nqr);
+	}
+	pam_info(pamh, "%s", uri);
+	sd_wipe(b32, sizeof(b32));
+	wipe_free(uri);
+	rc = pam_prompt(pamh, PAM_PROMPT_ECHO_ON, &resp, "%s",
+			required ? "Code from the app to finish set-up: "
+				 : "Code from the app to finish set-up (Enter to skip): ");
+	if ((rc != PAM_SUCCESS || resp == NULL) && required) {
+		*reason = "conversation-failed";
+		wipe_free(resp);
+		return PAM_AUTH_ERR;
+	}
+	/* In grace, a client that cannot answer (no terminal) skips, as an
+	 * empty answer does: the password alone still admits during grace. */
+	if (resp == NULL || resp[0] == '\0') {
+		wipe_free(resp);
+		if (required) {
+			*reason = "enroll-required";
+			pam_error(pamh,
+				  "Sign-in refused: two-step verification must be set up first.");
+			return PAM_AUTH_ERR;
+		}
+		*reason = "grace-enroll-skipped";
+		return PAM_SUCCESS;
+	}
+	rc = check_code(pamh, r, resp, 1, reason);
+	wipe_free(resp);
+	if (rc == PAM_SUCCESS)
+		pam_info(pamh, "Two-step verification is set up.");
+	return rc;
 }
 
 static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **argv)
@@ -297,7 +421,9 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	case SD_V_UNKNOWN_USER:
 		pamrc = PAM_USER_UNKNOWN;
 		break;
-	case SD_V_ENROLL_OFFER: /* enrolment at sign-in: not in this version */
+	case SD_V_ENROLL_OFFER: /* auth only: the account phase never offers */
+		pamrc = phase == SD_PHASE_AUTH ? do_enroll(pamh, &r, &reason) : deny;
+		break;
 	case SD_V_ALLOW:
 		pamrc = PAM_SUCCESS;
 		if (r.verdict.start_grace && mark_grace(&r, 1) != 0) {
@@ -322,8 +448,19 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		pam_error(pamh, "Your password may be compromised: change it now.");
 		pamrc = PAM_NEW_AUTHTOK_REQD;
 		break;
-	case SD_V_ENROLL_REQUIRED: /* enrolment at sign-in: not in this version */
-				   /* fall through */
+	case SD_V_ENROLL_REQUIRED:
+		if (phase == SD_PHASE_AUTH) {
+			/* Record the end of grace first: it stands even if the
+			 * user gives up here. */
+			if (r.verdict.end_grace && mark_grace(&r, 0) != 0)
+				pam_syslog(pamh, LOG_ERR, "cannot record end of grace: %s",
+					   r.err.msg);
+			pamrc = r.verdict.kind == SD_V_ENROLL_REQUIRED
+					? do_enroll(pamh, &r, &reason)
+					: deny;
+			break;
+		}
+		/* fall through */
 	case SD_V_DENY:
 	default:
 		/* Remember that grace ran out, so setting the clock back cannot

@@ -5,8 +5,10 @@
 OUT=$(bash "$top_srcdir/tools/demo" --no-build 2>&1)
 RC=$?
 expect_rc 0 "the demo runs to the end"
-expect_in "decision=allow reason=grace rule=10" "demo: grace starts"
-expect_in "reason=grace-expired rule=11" "demo: grace expiry denies"
+expect_in "decision=allow reason=grace-enroll-skipped rule=10" "demo: set-up offered, skipped in grace"
+expect_in "(14 days left before it is required)" "demo: days left shown"
+expect_in "decision=deny reason=enroll-required rule=11" "demo: after grace set-up is required"
+expect_in "decision=allow reason=enrolled-at-login" "demo: enrolment at sign-in completes"
 expect_in "otpauth://totp/DemoCorp:alice?secret=" "demo: enrolment prints the URI"
 expect_in "user=alice role=admin service=sshd class=standard rhost=192.0.2.7 decision=allow reason=totp-admin" "demo: admin TOTP sign-in"
 expect_in "decision=deny reason=totp-replay" "demo: replay refused"
