@@ -6,6 +6,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "../lib/enroll.h"
+#include "../lib/recovery.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
 
@@ -174,6 +177,7 @@ static int with_state(const char *name, unsigned flags, mutator fn, void *arg,
 struct enroll_arg {
 	const char *secret_b32;
 	int force;
+	const struct sd_strlist *scratch; /* imported one-time codes to keep */
 	struct sd_config *cfg;
 	unsigned char key[SD_MAX_KEY];
 	size_t keylen;
@@ -203,6 +207,15 @@ static int do_enroll(struct sd_store *s, const char *user, struct sd_state *st, 
 	memset(&sec, 0, sizeof(sec));
 	memcpy(sec.key, a->key, a->keylen);
 	sec.keylen = a->keylen;
+	for (size_t i = 0; a->scratch != NULL && i < a->scratch->n && i < SD_MAX_RECOVERY; i++) {
+		rc = sd_recovery_hash(a->scratch->v[i], sec.recovery[sec.nrecovery]);
+		if (rc != 0) {
+			sd_wipe(&sec, sizeof(sec));
+			fail("cannot hash a recovery code: %s", strerror(-rc));
+			return rc;
+		}
+		sec.nrecovery++;
+	}
 	rc = sd_store_save_secret(s, user, &sec, &err);
 	sd_wipe(&sec, sizeof(sec));
 	if (rc != 0) {
@@ -660,6 +673,363 @@ static int cmd_explain(int argc, char **argv)
 	return EXIT_SUCCESS;
 }
 
+/* codes */
+
+struct codes_arg {
+	int count;
+	char codes[SD_MAX_RECOVERY][SD_RECOVERY_CODE_LEN];
+};
+
+static int do_codes(struct sd_store *s, const char *user, struct sd_state *st, void *argp)
+{
+	struct codes_arg *a = argp;
+	struct sd_secret sec;
+	struct sd_err err = {""};
+	int rc, i;
+
+	if (st->enrolled == 0) {
+		fail("%s is not enrolled: run secdefaultsctl enroll %s first", user, user);
+		return -ENOENT;
+	}
+	rc = sd_store_load_secret(s, user, &sec, &err);
+	if (rc != 0) {
+		fail("%s", err.msg);
+		return rc;
+	}
+	/* New codes replace every earlier one. */
+	sec.nrecovery = 0;
+	for (i = 0; i < a->count; i++) {
+		rc = sd_recovery_new(a->codes[i], sec.recovery[i]);
+		if (rc != 0) {
+			sd_wipe(&sec, sizeof(sec));
+			fail("cannot make recovery codes: %s", strerror(-rc));
+			return rc;
+		}
+		sec.nrecovery++;
+	}
+	rc = sd_store_save_secret(s, user, &sec, &err);
+	sd_wipe(&sec, sizeof(sec));
+	if (rc != 0)
+		fail("%s", err.msg);
+	return rc;
+}
+
+static int cmd_codes(int argc, char **argv)
+{
+	struct codes_arg a;
+	char canon[SD_USER_MAX + 1] = "";
+	const char *user = NULL;
+	int i, rc;
+
+	memset(&a, 0, sizeof(a));
+	a.count = 10;
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--count") == 0 && i + 1 < argc) {
+			uint64_t n;
+
+			if (sd_parse_u64(argv[++i], &n) != 0 || n < 1 || n > SD_MAX_RECOVERY)
+				return fail("--count must be between 1 and %d", SD_MAX_RECOVERY);
+			a.count = (int)n;
+		} else if (argv[i][0] != '-' && user == NULL) {
+			user = argv[i];
+		} else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (user == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	rc = with_state(user, 0, do_codes, &a, canon);
+	if (rc == EXIT_SUCCESS) {
+		printf("Recovery codes for %s (each works once; they replace any earlier codes;\n"
+		       "they are shown only now):\n",
+		       canon);
+		for (i = 0; i < a.count; i++)
+			printf("  %s\n", a.codes[i]);
+		audit("codes", canon, NULL);
+	}
+	sd_wipe(&a, sizeof(a));
+	return rc;
+}
+
+/* imports */
+
+/* Read a whole small file that is ours to trust: no symlink, regular file,
+ * at most 1 MiB. A malloc'd NUL-terminated buffer or NULL (reported). */
+static char *read_input(const char *path)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+	if (fd < 0) {
+		fail("cannot open %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > 1024 * 1024) {
+		fail("%s: not a regular file of at most 1 MiB", path);
+		close(fd);
+		return NULL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf != NULL && len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (buf == NULL || len != (size_t)st.st_size) {
+		fail("cannot read %s", path);
+		free(buf);
+		return NULL;
+	}
+	buf[len] = '\0';
+	if (strlen(buf) != len) {
+		fail("%s contains a NUL byte", path);
+		sd_wipe(buf, len);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Import one user's key; returns NULL on success or why it was skipped. */
+static const char *import_one(const struct sd_config *c, const char *user, const unsigned char *key,
+			      size_t keylen, const struct sd_strlist *scratch, int force,
+			      char canon[SD_USER_MAX + 1])
+{
+	struct enroll_arg a;
+	struct sd_user u;
+	int rc;
+
+	if (sd_user_name_valid(user) != 0)
+		return "invalid user name";
+	rc = sd_user_lookup(user, &u);
+	if (rc == -ENOENT)
+		return "unknown user";
+	if (rc != 0)
+		return "user lookup failed";
+	if (keylen < 10 || keylen > SD_MAX_KEY)
+		return "key must be 10 to 64 bytes";
+	memset(&a, 0, sizeof(a));
+	a.force = force;
+	a.scratch = scratch;
+	a.cfg = (struct sd_config *)c;
+	memcpy(a.key, key, keylen);
+	a.keylen = keylen;
+	rc = with_state(u.name, 0, do_enroll, &a, canon);
+	sd_wipe(&a, sizeof(a));
+	return rc == EXIT_SUCCESS ? NULL : "not imported (see the message above)";
+}
+
+static int cmd_import_oath(int argc, char **argv)
+{
+	struct sd_config c;
+	const char *path = NULL;
+	char *buf, *line, *save = NULL;
+	int i, force = 0, lineno = 0, imported = 0, skipped = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (argv[i][0] != '-' && path == NULL)
+			path = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (path == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (load_config(&c) != 0) {
+		sd_config_free(&c);
+		return fail("configuration %s has problems: nothing imported", config_path);
+	}
+	buf = read_input(path);
+	if (buf == NULL) {
+		sd_config_free(&c);
+		return EXIT_FAILURE;
+	}
+	for (line = buf;; line = NULL) {
+		char *l = strtok_r(line, "\n", &save);
+		char *f[8], *fs = NULL, canon[SD_USER_MAX + 1] = "", user[64];
+		unsigned char key[SD_MAX_KEY];
+		const char *why = NULL;
+		size_t keylen = 0, hl;
+		unsigned period = 0, digits = 6;
+		int nf = 0;
+
+		if (l == NULL)
+			break;
+		lineno++;
+		for (char *t = strtok_r(l, " \t\r", &fs); t != NULL && nf < 8;
+		     t = strtok_r(NULL, " \t\r", &fs))
+			f[nf++] = t;
+		if (nf == 0 || f[0][0] == '#')
+			continue;
+		sd_sanitize(user, sizeof(user), nf > 1 ? f[1] : "-");
+		if (nf < 4) {
+			why = "expected: TYPE USER PIN SECRET";
+		} else if (strncmp(f[0], "HOTP", 4) != 0) {
+			why = "unknown token type";
+		} else if (strncmp(f[0], "HOTP/T", 6) != 0) {
+			why = "counter-based HOTP tokens cannot become TOTP";
+		} else {
+			char *end = NULL;
+
+			period = (unsigned)strtoul(f[0] + 6, &end, 10);
+			if (end != NULL && *end == '/')
+				digits = (unsigned)strtoul(end + 1, &end, 10);
+			if (end == NULL || *end != '\0' || period == 0)
+				why = "bad token type";
+			else if (period != (unsigned)c.totp.period)
+				why = "time step differs from totp.period";
+			else if (digits != (unsigned)c.totp.digits)
+				why = "digits differ from totp.digits";
+		}
+		if (why == NULL) {
+			hl = strlen(f[3]);
+			if (hl % 2 != 0 || hl / 2 > sizeof(key))
+				why = "secret is not hex of at most 64 bytes";
+			for (size_t k = 0; why == NULL && k < hl; k += 2) {
+				int hi = hexval(f[3][k]), lo = hexval(f[3][k + 1]);
+
+				if (hi < 0 || lo < 0)
+					why = "secret is not hex";
+				else
+					key[keylen++] = (unsigned char)(hi << 4 | lo);
+			}
+		}
+		if (why == NULL)
+			why = import_one(&c, f[1], key, keylen, NULL, force, canon);
+		sd_wipe(key, sizeof(key));
+		if (why != NULL) {
+			printf("skipped line %d (%s): %s\n", lineno, user, why);
+			skipped++;
+		} else {
+			if (strcmp(f[2], "-") != 0 && strcmp(f[2], "+") != 0)
+				printf("note: line %d (%s): its PIN is not imported\n", lineno,
+				       canon);
+			printf("imported %s\n", canon);
+			audit("import-oath", canon, NULL);
+			imported++;
+		}
+	}
+	printf("%d imported, %d skipped\n", imported, skipped);
+	sd_wipe(buf, strlen(buf));
+	free(buf);
+	sd_config_free(&c);
+	return skipped == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
+static int cmd_import_ga(int argc, char **argv)
+{
+	struct sd_config c;
+	struct sd_strlist scratch = {0};
+	const char *user = NULL, *path = NULL, *why = NULL;
+	char *buf, *line, *save = NULL, canon[SD_USER_MAX + 1] = "";
+	unsigned char key[SD_MAX_KEY];
+	size_t keylen = 0;
+	int i, force = 0, lineno = 0, totp = 0, hotp = 0;
+
+	for (i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = 1;
+		else if (argv[i][0] != '-' && user == NULL)
+			user = argv[i];
+		else if (argv[i][0] != '-' && path == NULL)
+			path = argv[i];
+		else {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (user == NULL || path == NULL) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (load_config(&c) != 0) {
+		sd_config_free(&c);
+		return fail("configuration %s has problems: nothing imported", config_path);
+	}
+	buf = read_input(path);
+	if (buf == NULL) {
+		sd_config_free(&c);
+		return EXIT_FAILURE;
+	}
+	for (line = buf; why == NULL; line = NULL) {
+		char *l = strtok_r(line, "\n", &save);
+		size_t n;
+
+		if (l == NULL)
+			break;
+		lineno++;
+		n = strlen(l);
+		if (n > 0 && l[n - 1] == '\r')
+			l[--n] = '\0';
+		if (lineno == 1) {
+			if (sd_base32_decode(l, key, sizeof(key), &keylen) != 0 || keylen < 10)
+				why = "line 1 is not a base32 secret of at least 16 characters";
+		} else if (l[0] == '"') {
+			unsigned long v;
+
+			if (strncmp(l, "\" TOTP_AUTH", 11) == 0)
+				totp = 1;
+			else if (strncmp(l, "\" HOTP_COUNTER", 14) == 0)
+				hotp = 1;
+			else if (sscanf(l, "\" STEP_SIZE %lu", &v) == 1 &&
+				 v != (unsigned long)c.totp.period)
+				why = "STEP_SIZE differs from totp.period";
+		} else if (n == 8 && strspn(l, "0123456789") == 8) {
+			if (scratch.n < SD_MAX_RECOVERY && sd_strlist_add(&scratch, l) != 0)
+				why = "out of memory";
+		} else if (n > 0) {
+			why = "unrecognised line";
+		}
+	}
+	if (why == NULL && (hotp || !totp))
+		why = "not a TOTP secret (HOTP_COUNTER set or TOTP_AUTH missing)";
+	if (why == NULL && c.totp.digits != 6)
+		why = "google-authenticator codes have 6 digits but totp.digits is 8";
+	if (why == NULL)
+		why = import_one(&c, user, key, keylen, &scratch, force, canon);
+	sd_wipe(key, sizeof(key));
+	for (size_t k = 0; k < scratch.n; k++)
+		sd_wipe(scratch.v[k], strlen(scratch.v[k]));
+	if (why != NULL) {
+		fail("%s: line %d: %s: nothing imported", path, lineno, why);
+	} else {
+		printf("imported %s with %zu scratch code%s as recovery codes\n", canon, scratch.n,
+		       scratch.n == 1 ? "" : "s");
+		audit("import-google-authenticator", canon, NULL);
+	}
+	sd_strlist_free(&scratch);
+	sd_wipe(buf, strlen(buf));
+	free(buf);
+	sd_config_free(&c);
+	return why == NULL ? EXIT_SUCCESS : EXIT_FAILURE;
+}
+
 int main(int argc, char **argv)
 {
 	int i = 1;
@@ -695,6 +1065,12 @@ int main(int argc, char **argv)
 		return cmd_enroll(argc, argv);
 	if (strcmp(verb, "explain") == 0)
 		return cmd_explain(argc, argv);
+	if (strcmp(verb, "codes") == 0)
+		return cmd_codes(argc, argv);
+	if (strcmp(verb, "import-oath") == 0)
+		return cmd_import_oath(argc, argv);
+	if (strcmp(verb, "import-google-authenticator") == 0)
+		return cmd_import_ga(argc, argv);
 	if (strcmp(verb, "reset") == 0 || strcmp(verb, "unlock") == 0 ||
 	    strcmp(verb, "flag") == 0 || strcmp(verb, "dismiss") == 0)
 		return cmd_simple(verb, argc, argv);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/enroll.h"
+#include "../lib/recovery.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
 
@@ -148,7 +149,7 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 	struct sd_secret sec;
 	enum sd_totp_result res = SD_TOTP_ERROR;
 	uint64_t step = 0;
-	int rc, pamrc = PAM_AUTH_ERR;
+	int rc, pamrc = PAM_AUTH_ERR, recovery_left = -1;
 
 	/* Decide again on fresh state: another sign-in may have locked the
 	 * account, used a step or enrolled while the user was typing. */
@@ -184,13 +185,30 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 	if (rc == 0)
 		res = sd_totp_verify(&r->cfg, sec.key, sec.keylen, r->now, resp, r->st.last_step,
 				     &step);
+	if (rc == 0 && res == SD_TOTP_BAD && !enrolling && sec.nrecovery > 0) {
+		/* Not a current code: maybe one of the one-time recovery codes,
+		 * burnt (durably) before the sign-in succeeds. */
+		int idx = sd_recovery_match(&sec, resp);
+
+		if (idx >= 0) {
+			sd_recovery_remove(&sec, (size_t)idx);
+			rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
+			if (rc == 0) {
+				recovery_left = (int)sec.nrecovery;
+				res = SD_TOTP_OK;
+			}
+		} else if (idx < -1) {
+			res = SD_TOTP_ERROR;
+		}
+	}
 	sd_wipe(&sec, sizeof(sec));
 	if (rc != 0) {
 		*reason = "state-error";
 	} else if (res == SD_TOTP_OK) {
 		r->st.failures = 0;
 		r->st.locked_until = 0;
-		r->st.last_step = step;
+		if (recovery_left < 0)
+			r->st.last_step = step;
 		r->st.last_totp = r->now;
 		if (enrolling)
 			r->st.enrolled = r->now;
@@ -198,8 +216,12 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 			sd_state_touch_loc(&r->st, r->location, r->now);
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
 		if (rc == 0) {
-			*reason = enrolling ? "enrolled-at-login" : r->verdict.reason;
+			*reason = enrolling	       ? "enrolled-at-login"
+				  : recovery_left >= 0 ? "recovery-code"
+						       : r->verdict.reason;
 			pamrc = PAM_SUCCESS;
+			if (recovery_left >= 0)
+				pam_info(pamh, "Recovery code accepted; %d left.", recovery_left);
 		} else {
 			*reason = "state-error";
 		}
