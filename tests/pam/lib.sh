@@ -20,6 +20,30 @@ shopt -s lastpipe
 : "${top_builddir:?run through make check}"
 : "${top_srcdir:?run through make check}"
 
+# SD_ISOLATE=1 (the default; SD_ISOLATE=0 turns it off): run the test in
+# its own mount namespace with a private /tmp. pam_wrapper picks its
+# /tmp/pam.X directory with a check-then-mkdir race and carries on when
+# mkdir fails with EEXIST, so two tests running at the same time can share
+# one directory and a process then reads the other test's service file (its
+# config, its state directory). A private /tmp takes other tests out of the
+# race. Needs root and unshare; skipped (with a note) when either is missing
+# or when the build or the test lives under /tmp itself.
+if [ "${SD_ISOLATE:-1}" = 1 ] && [ -z "${SD_ISOLATED:-}" ]; then
+	case " $(cd "$top_builddir" && pwd -P)/ $(cd "$top_srcdir" && pwd -P)/ $(cd "$(dirname "$0")" && pwd -P)/" in
+	*" /tmp/"*) echo "# $(basename "$0"): no private /tmp (build or test under /tmp)" ;;
+	*)
+		if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null 2>&1; then
+			export SD_ISOLATED=1
+			exec unshare --mount --propagation private -- /bin/bash -c \
+				'mount -t tmpfs -o mode=1777,size=64m sdtest-tmp /tmp ||
+				echo "# no private /tmp: mount failed" >&2
+				exec /bin/bash "$@"' bash "$0" "$@"
+		fi
+		echo "# $(basename "$0"): no private /tmp (needs root and unshare)"
+		;;
+	esac
+fi
+
 MODULE="$top_builddir/.libs/pam_secdefaults.so"
 CTL="$top_builddir/secdefaultsctl"
 FAKETIME_LIB=/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
@@ -80,8 +104,9 @@ sd_env() {
 	if [ -n "${SD_PRELOAD_FIRST:-}" ]; then
 		preload="$SD_PRELOAD_FIRST $preload"
 	fi
-	env LD_PRELOAD="$preload" PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" \
-		PAM_WRAPPER_DEBUGLEVEL=2 \
+	# timeout runs outside the wrappers, so it still works if they hang.
+	${SD_TIMEOUT:+timeout "$SD_TIMEOUT"} env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
 		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
 		FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
 		"$@"
@@ -128,14 +153,14 @@ sd_pam() {
 	shift 2
 	local ops=("$@")
 	[ ${#ops[@]} -eq 0 ] && ops=(authenticate)
-	OUT=$(sd_env timeout 20 ${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" "$user" \
+	OUT=$(SD_TIMEOUT=20 sd_env ${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" "$user" \
 		"${ops[@]}" 2>&1)
 	RC=$?
 	return 0
 }
 
 sd_ctl() {
-	OUT=$(sd_env timeout 20 ${SD_WRAP_PREFIX:-} "$CTL" --config "$CONF" "$@" 2>&1)
+	OUT=$(SD_TIMEOUT=20 sd_env ${SD_WRAP_PREFIX:-} "$CTL" --config "$CONF" "$@" 2>&1)
 	RC=$?
 	return 0
 }
@@ -187,8 +212,9 @@ sd_wait_step() {
 # sd_pam_bg FILE ANSWER [-I item=value]... SERVICE USER [ops...]
 # Like sd_pam, for runs in the background (&): ANSWER is fed on stdin, the
 # output goes to FILE and the exit status to FILE.rc. A run that pam_wrapper
-# could not initialise ("Initialization failure", many processes starting at
-# once) never reached the module and is retried, up to 5 times. Only
+# could not initialise ("Initialization failure" or a pwrap_init failure,
+# many processes starting at once) never reached the module and is retried,
+# up to 5 times. Only
 # pamtester is preloaded (not timeout), so each run takes one pam_wrapper slot.
 # With SD_GO_FILE set, the answer is held back until that file exists: start
 # runs 50 ms apart, then create the file so they all answer at once.
@@ -204,9 +230,6 @@ sd_pam_bg() {
 	shift 2
 	local ops=("$@")
 	[ ${#ops[@]} -eq 0 ] && ops=(authenticate)
-	local preload="libpam_wrapper.so libnss_wrapper.so"
-	[ -n "${SD_FAKETIME:-}" ] && preload="$FAKETIME_LIB $preload"
-	[ -n "${SD_PRELOAD_FIRST:-}" ] && preload="$SD_PRELOAD_FIRST $preload"
 	for try in 1 2 3 4 5; do
 		{
 			local n=0
@@ -215,14 +238,12 @@ sd_pam_bg() {
 				n=$((n + 1))
 			done
 			printf '%s\n' "$answer"
-		} | timeout 20 env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
-			PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
-			NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
-			FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
-			${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" "$user" "${ops[@]}" \
-			>"$file" 2>&1
+		} | SD_TIMEOUT=20 sd_env ${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$svc" \
+			"$user" "${ops[@]}" >"$file" 2>&1
 		rc=$?
-		grep -q "Initialization failure" "$file" || break
+		# Retry only a run that never reached the module.
+		grep -q 'decision=' "$file" && break
+		grep -qE 'Initialization failure|pwrap_init: Failed to (copy|find)' "$file" || break
 		sleep "0.$((RANDOM % 4 + 1))"
 	done
 	echo "$rc" >"$file.rc"
