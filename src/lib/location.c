@@ -159,11 +159,13 @@ int sd_location_of(const char *rhost, char out[SD_LOCATION_LEN])
 		snprintf(out, SD_LOCATION_LEN, "invalid");
 		return -EINVAL;
 	}
+	/* "host:" keeps a remote host named "local" apart from the console. */
+	memcpy(out, "host:", 5);
 	for (i = 0; rhost[i] != '\0'; i++) {
 		char c = rhost[i];
 
-		out[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+		out[5 + i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 	}
-	out[i] = '\0';
+	out[5 + i] = '\0';
 	return 0;
 }

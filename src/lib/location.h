@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define SD_LOCATION_LEN 256
+#define SD_LOCATION_LEN 264 /* "host:" + a 253-byte DNS name */
 
 struct sd_net {
 	int family; /* AF_INET or AF_INET6 */
@@ -20,8 +20,8 @@ int sd_net_parse(const char *s, struct sd_net *out);
 int sd_net_match_any(const struct sd_net *nets, size_t n, const char *rhost);
 
 /* The location of a sign-in: the /24 of an IPv4 address (IPv4-mapped IPv6
- * included), the /64 of an IPv6 address, the lower-cased host name when
- * RHOST is a name, "local" when RHOST is NULL or empty. Returns 0, or
+ * included), the /64 of an IPv6 address, "host:" and the lower-cased host
+ * name when RHOST is a name, "local" when RHOST is NULL or empty. Returns 0, or
  * -EINVAL when RHOST is neither an address nor a plausible host name (the
  * caller then treats the location as never seen). */
 int sd_location_of(const char *rhost, char out[SD_LOCATION_LEN]);

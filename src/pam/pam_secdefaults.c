@@ -141,11 +141,13 @@ static void wipe_free(char *p)
 /* Check the code RESP under the user's lock. The failure is counted before
  * the code is checked, so a process killed after the check cannot give a
  * free guess: that count is renamed into place at once and made durable only
- * if it stands. ENROLLING checks against the pending secret and completes the
- * enrolment. Returns PAM_SUCCESS or PAM_AUTH_ERR; *REASON is the log reason. */
-static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp, int enrolling,
-		      const char **reason)
+ * if it stands. With NEWKEY (enrolment at sign-in) the code is checked
+ * against that key, which is stored only once the code is right. Returns
+ * PAM_SUCCESS or PAM_AUTH_ERR; *REASON is the log reason. */
+static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp,
+		      const struct sd_secret *newkey, const char **reason)
 {
+	int enrolling = newkey != NULL;
 	struct sd_secret sec;
 	enum sd_totp_result res = SD_TOTP_ERROR;
 	uint64_t step = 0;
@@ -167,7 +169,12 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 			tell_deny(pamh, r);
 		return PAM_AUTH_ERR;
 	}
-	rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
+	if (enrolling) {
+		sec = *newkey;
+		rc = 0;
+	} else {
+		rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
+	}
 	if (rc != 0) {
 		*reason = "secret-error";
 		sd_store_unlock(r->store);
@@ -201,6 +208,8 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 			res = SD_TOTP_ERROR;
 		}
 	}
+	if (rc == 0 && res == SD_TOTP_OK && enrolling)
+		rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
 	sd_wipe(&sec, sizeof(sec));
 	if (rc != 0) {
 		*reason = "state-error";
@@ -271,39 +280,8 @@ static int do_totp(pam_handle_t *pamh, struct sd_request *r, const char **reason
 		wipe_free(resp);
 		return PAM_AUTH_ERR;
 	}
-	rc = check_code(pamh, r, resp, 0, reason);
+	rc = check_code(pamh, r, resp, NULL, reason);
 	wipe_free(resp);
-	return rc;
-}
-
-/* Get the pending secret (made at an earlier offer and not yet confirmed)
- * or make one, and start the grace clock if this sign-in starts it. */
-static int pending_secret(struct sd_request *r, struct sd_secret *sec)
-{
-	int rc = sd_request_relock(r);
-
-	if (rc != 0)
-		return rc;
-	if (r->verdict.kind != SD_V_ENROLL_OFFER && r->verdict.kind != SD_V_ENROLL_REQUIRED) {
-		sd_store_unlock(r->store);
-		sd_err_set(&r->err, "state changed during sign-in");
-		return -EAGAIN;
-	}
-	rc = sd_store_load_secret(r->store, r->user.name, sec, &r->err);
-	if (rc == -ENOENT) {
-		memset(sec, 0, sizeof(*sec));
-		sec->keylen = SD_NEW_KEY_BYTES;
-		rc = sd_new_key(sec->key, sec->keylen);
-		if (rc == 0)
-			rc = sd_store_save_secret(r->store, r->user.name, sec, &r->err);
-		else
-			sd_err_set(&r->err, "cannot get random bytes");
-	}
-	if (rc == 0 && r->verdict.start_grace) {
-		r->st.grace_start = r->now;
-		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
-	}
-	sd_store_unlock(r->store);
 	return rc;
 }
 
@@ -319,19 +297,29 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 	size_t nqr = 0, i;
 	int rc;
 
-	rc = pending_secret(r, &sec);
-	if (rc != 0) {
+	/* A new key for every offer, kept in memory and stored only when the
+	 * user proves it with a code: nobody who sees an offer they do not
+	 * finish learns the key the user will end up with. */
+	memset(&sec, 0, sizeof(sec));
+	sec.keylen = SD_NEW_KEY_BYTES;
+	if (sd_new_key(sec.key, sec.keylen) != 0) {
+		*reason = "enroll-error";
+		pam_syslog(pamh, LOG_ERR, "enrolment at sign-in: cannot get random bytes");
+		return PAM_AUTH_ERR;
+	}
+	if (r->verdict.start_grace && mark_grace(r, 1) != 0) {
+		sd_wipe(&sec, sizeof(sec));
 		*reason = "state-error";
-		pam_syslog(pamh, LOG_ERR, "enrolment at sign-in: %s", r->err.msg);
+		pam_syslog(pamh, LOG_ERR, "cannot start grace clock: %s", r->err.msg);
 		return PAM_AUTH_ERR;
 	}
 	gethostname(host, sizeof(host) - 1);
 	rc = sd_otpauth_uri(&r->cfg, r->user.name, host, sec.key, sec.keylen, &uri);
 	if (rc == 0)
 		rc = sd_base32_encode(sec.key, sec.keylen, b32, sizeof(b32));
-	sd_wipe(&sec, sizeof(sec));
 	if (rc != 0) {
 		*reason = "enroll-error";
+		sd_wipe(&sec, sizeof(sec));
 		wipe_free(uri);
 		return PAM_AUTH_ERR;
 	}
@@ -355,12 +343,14 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 				 : "Code from the app to finish set-up (Enter to skip): ");
 	if ((rc != PAM_SUCCESS || resp == NULL) && required) {
 		*reason = "conversation-failed";
+		sd_wipe(&sec, sizeof(sec));
 		wipe_free(resp);
 		return PAM_AUTH_ERR;
 	}
 	/* In grace, a client that cannot answer (no terminal) skips, as an
 	 * empty answer does: the password alone still admits during grace. */
 	if (resp == NULL || resp[0] == '\0') {
+		sd_wipe(&sec, sizeof(sec));
 		wipe_free(resp);
 		if (required) {
 			*reason = "enroll-required";
@@ -371,7 +361,8 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 		*reason = "grace-enroll-skipped";
 		return PAM_SUCCESS;
 	}
-	rc = check_code(pamh, r, resp, 1, reason);
+	rc = check_code(pamh, r, resp, &sec, reason);
+	sd_wipe(&sec, sizeof(sec));
 	wipe_free(resp);
 	if (rc == PAM_SUCCESS)
 		pam_info(pamh, "Two-step verification is set up.");
@@ -454,7 +445,8 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 			pamrc = deny;
 			break;
 		}
-		if (r.verdict.rule == 10 && phase == SD_PHASE_AUTH)
+		/* sshd shows account-phase messages after a public-key login. */
+		if (r.verdict.rule == 10)
 			pam_info(
 				pamh,
 				"Two-step verification will be required: you have %d day%s left to "

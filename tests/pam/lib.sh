@@ -159,6 +159,65 @@ sd_pam() {
 	return 0
 }
 
+# sd_pam_enrol ANSWER [-I item=value]... SERVICE USER: one authentication
+# driven by expect, for enrolment at sign-in, whose key is new at every
+# offer and so known only once the module shows it. ANSWER: "skip" (Enter),
+# "code" (the first code for the key shown, at SD_FAKETIME), "wrong" (a
+# well-formed wrong code) or "code+N" (the code N seconds ahead). Any other
+# prompt (a TOTP prompt) gets the same answer. KEY holds the key shown.
+sd_pam_enrol() {
+	local answer=$1
+	shift
+	local opts=()
+	while [ "${1:-}" = "-I" ]; do
+		opts+=("$1" "$2")
+		shift 2
+	done
+	[ -f "$T/enrol.exp" ] || cat >"$T/enrol.exp" <<'EXP'
+set timeout 20
+set answer [lindex $argv 0]
+set ft [lindex $argv 1]
+set faketime_lib [lindex $argv 2]
+set cmd [lrange $argv 3 end]
+log_user 1
+spawn -noecho {*}$cmd
+set key ""
+proc code {key ft lib shift} {
+	set args [list oathtool --totp -b $key -N "now + $shift seconds"]
+	if {$ft ne ""} { return [exec env LD_PRELOAD=$lib FAKETIME=$ft {*}$args] }
+	return [exec {*}$args]
+}
+expect {
+	-re {enter the key ([A-Z2-7]+)} { set key $expect_out(1,string); exp_continue }
+	-re {(finish set-up[^:]*|Verification code[^:]*): } {
+		if {$answer eq "skip"} { send "\r" } elseif {$answer eq "wrong"} {
+			set c [code $key $ft $faketime_lib 0]
+			send "[format %06d [expr {([scan $c %d] + 500000) % 1000000}]]\r"
+		} elseif {[string match code* $answer]} {
+			set shift 0
+			regexp {^code\+([0-9]+)$} $answer -> shift
+			send "[code $key $ft $faketime_lib $shift]\r"
+		} else { send "$answer\r" }
+		exp_continue
+	}
+	eof
+}
+puts "SD-KEY=$key"
+catch wait result
+exit [lindex $result 3]
+EXP
+	OUT=$(timeout 40 expect -f "$T/enrol.exp" -- "$answer" "${SD_FAKETIME:-}" "$FAKETIME_LIB" \
+		env LD_PRELOAD="${SD_PRELOAD_FIRST:+$SD_PRELOAD_FIRST }${SD_FAKETIME:+$FAKETIME_LIB }libpam_wrapper.so libnss_wrapper.so" \
+		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
+		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
+		FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
+		${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$@" authenticate 2>&1)
+	RC=$?
+	KEY=$(printf '%s\n' "$OUT" | sed -n 's/^SD-KEY=//p' | tr -d '\r')
+	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')
+	return 0
+}
+
 sd_ctl() {
 	OUT=$(SD_TIMEOUT=20 sd_env ${SD_WRAP_PREFIX:-} "$CTL" --config "$CONF" "$@" 2>&1)
 	RC=$?

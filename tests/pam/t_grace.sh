@@ -159,10 +159,11 @@ if [ -n "$key" ]; then
 else
 	fail "at_login: no key in the offer"
 fi
+expect_no_file "$T/state/secrets/alice" "at_login: an offer not taken stores no key"
 before=$(snapshot)
 sd_pam -I rhost=192.0.2.7 sshd alice </dev/null
 expect_result success "at_login: in grace, a client that cannot answer is let in"
-expect_in "or enter the key $key" "at_login: the same pending key is offered again"
+expect_not_in "or enter the key $key" "at_login: every offer shows a new key"
 if [ "$(snapshot)" = "$before" ]; then
 	pass "at_login: a second offer writes nothing"
 else
@@ -178,16 +179,22 @@ expect_in "Code from the app to finish set-up: " "at_login: prompt without a ski
 expect_log "at_login: refused log" user=alice decision=deny reason=enroll-required rule=11
 expect_state alice "^grace_ended $(fake_date +15d)T" "at_login: grace_ended recorded"
 sd_wait_step
-SD_FAKETIME=+15d sd_pam -I rhost=192.0.2.7 sshd alice <<<"$(SD_FAKETIME=+15d sd_wrong_code "$key")"
-expect_result "$AUTH_ERR" "at_login: a wrong first code is refused"
+SD_FAKETIME=+15d sd_pam_enrol wrong -I rhost=192.0.2.7 sshd alice
+expect_rc 1 "at_login: a wrong first code is refused"
 expect_log "at_login: wrong code log" user=alice decision=deny reason=enroll-wrong-code rule=11
 expect_state alice "^failures 1\$" "at_login: the wrong code counts as a failure"
 expect_state_not alice "^enrolled " "at_login: not enrolled by a wrong code"
-SD_FAKETIME=+15d sd_pam -I rhost=192.0.2.7 sshd alice <<<"$(SD_FAKETIME=+15d sd_code "$key")"
-expect_result success "at_login: after grace, the first code finishes set-up and admits"
+expect_no_file "$T/state/secrets/alice" "at_login: no key stored after a wrong code"
+SD_FAKETIME=+15d sd_pam_enrol code -I rhost=192.0.2.7 sshd alice
+expect_rc 0 "at_login: after grace, the first code finishes set-up and admits"
 expect_log "at_login: enrolled log" user=alice decision=allow reason=enrolled-at-login rule=11
 expect_state alice "^enrolled $(fake_date +15d)T" "at_login: enrolled recorded"
 expect_state_not alice "^failures " "at_login: failures cleared"
+if grep -q "^key $KEY\$" "$T/state/secrets/alice"; then
+	pass "at_login: the key shown is the key stored"
+else
+	fail "at_login: stored key differs from the key shown"
+fi
 SD_FAKETIME=+15d sd_pam -I rhost=192.0.2.7 sshd alice acct_mgmt
 expect_result success "at_login: account phase allowed once enrolled"
 sd_pam -I rhost=192.0.2.7 sshd root acct_mgmt

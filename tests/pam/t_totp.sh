@@ -165,7 +165,7 @@ sd_wait_step
 code=$(SD_FAKETIME=+120 sd_code "$SECRET_B")
 SD_FAKETIME=+120 sd_pam -I rhost=WS1.Example.com sshd bob <<<"$code"
 expect_result success "hostname: sign-in from a host name with a code"
-expect_state bob "^location ws1\.example\.com $ISO\$" "hostname: lower-cased host name remembered"
+expect_state bob "^location host:ws1\.example\.com $ISO\$" "hostname: lower-cased host name remembered"
 SD_FAKETIME=+120 sd_pam -I rhost=ws1.example.COM sshd bob </dev/null
 expect_result success "hostname: same host, other case, not prompted"
 expect_not_in "Verification code" "hostname: no prompt"

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../../src/lib/location.h"
@@ -78,10 +79,13 @@ static void test_loc_ipv4_mapped(void **unused)
 
 static void test_loc_hostname(void **unused)
 {
-	expect_loc("Host-1.Example.ORG", "host-1.example.org");
-	expect_loc("localhost", "localhost");
-	expect_loc("a_b.example", "a_b.example");
-	expect_loc("x", "x");
+	expect_loc("Host-1.Example.ORG", "host:host-1.example.org");
+	expect_loc("localhost", "host:localhost");
+	expect_loc("a_b.example", "host:a_b.example");
+	expect_loc("x", "host:x");
+	/* A remote host called "local" is not the console. */
+	expect_loc("local", "host:local");
+	expect_loc("LOCAL", "host:local");
 }
 
 static void test_loc_local(void **unused)
@@ -112,7 +116,12 @@ static void test_loc_invalid(void **unused)
 	/* DNS names up to 253 bytes are remembered; longer are not names. */
 	memset(name253, 'a', sizeof(name253) - 1);
 	name253[sizeof(name253) - 1] = '\0';
-	expect_loc(name253, name253);
+	{
+		char want[SD_LOCATION_LEN];
+
+		snprintf(want, sizeof(want), "host:%s", name253);
+		expect_loc(name253, want);
+	}
 	memset(name254, 'a', sizeof(name254) - 1);
 	name254[sizeof(name254) - 1] = '\0';
 	expect_invalid(name254);

@@ -1,0 +1,382 @@
+/* leaked.c - the leaked-password check: SHA-1 (OpenSSL EVP), one HTTPS GET of
+ * the range for the 5-hex prefix (libcurl), and the range-reply parser.
+ *
+ * libcurl is locked down per request: https only (redirects are not
+ * followed, and could not leave https anyway), peer and host verified, TLS
+ * 1.2 or later, CURLOPT_PROXY and CURLOPT_NOPROXY always set so the
+ * environment's proxy variables never decide where the request goes, no
+ * signals (the module lives inside other programs), connect and total
+ * timeouts, and a size cap on the reply. Error messages carry libcurl's
+ * reason and the HTTP status, never the password, its hash or the prefix. */
+#include "config.h"
+
+#include "leaked.h"
+#include "util.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX_LEN 5
+#define SUFFIX_LEN 35
+#define ERR_PREFIX "leaked-password lookup failed: "
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ready = -1;
+
+/* Never paired with curl_global_cleanup: other code in the host process may
+ * use libcurl too, and the module can be unloaded and loaded again. */
+static void curl_setup(void)
+{
+	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+int sd_leaked_hash(const char *password, char hex[41])
+{
+	static const char digits[] = "0123456789ABCDEF";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	int rc = 0;
+
+	if (password == NULL || hex == NULL)
+		return -EINVAL;
+	if (EVP_Digest(password, strlen(password), md, &mdlen, EVP_sha1(), NULL) != 1 ||
+	    mdlen != 20) {
+		rc = -EIO;
+		goto done;
+	}
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 0x0f];
+	}
+	hex[40] = '\0';
+done:
+	sd_wipe(md, sizeof(md));
+	return rc;
+}
+
+/* One line without its terminator. 0 with *MATCH and *COUNT set, or -1. */
+static int parse_line(const char *p, size_t n, const char *suffix, int *match, long *count)
+{
+	size_t i;
+	long v = 0;
+	int same = 1;
+
+	if (n < SUFFIX_LEN + 2 || p[SUFFIX_LEN] != ':')
+		return -1;
+	for (i = 0; i < SUFFIX_LEN; i++) {
+		int h = hexval(p[i]);
+
+		if (h < 0)
+			return -1;
+		if (h != hexval(suffix[i]))
+			same = 0;
+	}
+	for (i = SUFFIX_LEN + 1; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		if (v > (LONG_MAX - (p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*match = same;
+	*count = v;
+	return 0;
+}
+
+/* sd_leaked_parse, with the number of the first malformed line (0 for an
+ * empty body) in *BADLINE. */
+static int parse_range(const char *body, size_t len, const char *suffix, long *count,
+		       size_t *badline)
+{
+	size_t pos = 0, line = 0, i;
+	long best = 0;
+
+	*badline = 0;
+	if (count != NULL)
+		*count = 0;
+	if (suffix == NULL || strlen(suffix) != SUFFIX_LEN)
+		return -EINVAL;
+	for (i = 0; i < SUFFIX_LEN; i++)
+		if (hexval(suffix[i]) < 0)
+			return -EINVAL;
+	if (body == NULL || len == 0)
+		return -EBADMSG;
+
+	while (pos < len) {
+		const char *nl = memchr(body + pos, '\n', len - pos);
+		size_t end = nl != NULL ? (size_t)(nl - body) : len;
+		size_t n = end - pos;
+		int match = 0;
+		long v = 0;
+
+		line++;
+		if (n > 0 && body[pos + n - 1] == '\r')
+			n--;
+		if (parse_line(body + pos, n, suffix, &match, &v) != 0) {
+			*badline = line;
+			return -EBADMSG;
+		}
+		if (match && v > best)
+			best = v;
+		pos = end + 1;
+	}
+	if (count != NULL)
+		*count = best;
+	return best > 0 ? 1 : 0;
+}
+
+int sd_leaked_parse(const char *body, size_t len, const char *suffix35, long *count)
+{
+	size_t badline;
+
+	return parse_range(body, len, suffix35, count, &badline);
+}
+
+/* ---- the request ------------------------------------------------------- */
+
+struct reply {
+	char *buf;
+	size_t len, cap;
+	int too_big, nomem;
+};
+
+/* Grow by hand rather than realloc so no unwiped copy is left behind. */
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct reply *r = userdata;
+	size_t n = size * nmemb;
+
+	if (n > SD_LEAKED_MAX_REPLY || r->len + n > SD_LEAKED_MAX_REPLY) {
+		r->too_big = 1;
+		return 0;
+	}
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap > 0 ? r->cap : 64 * 1024;
+		char *nb;
+
+		while (cap < r->len + n)
+			cap *= 2;
+		if (cap > SD_LEAKED_MAX_REPLY)
+			cap = SD_LEAKED_MAX_REPLY;
+		nb = malloc(cap);
+		if (nb == NULL) {
+			r->nomem = 1;
+			return 0;
+		}
+		if (r->len > 0)
+			memcpy(nb, r->buf, r->len);
+		if (r->buf != NULL) {
+			sd_wipe(r->buf, r->cap);
+			free(r->buf);
+		}
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, ptr, n);
+	r->len += n;
+	return n;
+}
+
+/* Copy libcurl's error text, printable ASCII only and without the trailing
+ * newline some messages have, unless it mentions the prefix (it should not:
+ * libcurl names hosts, not paths). */
+static void curl_reason(char *dst, size_t dstlen, CURLcode code, const char *errbuf,
+			const char *prefix)
+{
+	const char *src = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
+	size_t i, j, n;
+
+	for (i = 0; src[i] != '\0'; i++) {
+		for (j = 0; j < PREFIX_LEN; j++)
+			if (src[i + j] == '\0' || hexval(src[i + j]) < 0 ||
+			    hexval(src[i + j]) != hexval(prefix[j]))
+				break;
+		if (j == PREFIX_LEN) {
+			src = curl_easy_strerror(code);
+			break;
+		}
+	}
+	n = strlen(src);
+	while (n > 0 && (src[n - 1] == '\n' || src[n - 1] == '\r' || src[n - 1] == ' '))
+		n--;
+	for (i = 0; i < n && i + 1 < dstlen; i++) {
+		unsigned char ch = (unsigned char)src[i];
+
+		dst[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	if (dstlen > 0)
+		dst[i] = '\0';
+}
+
+/* Every option that decides where the request goes and what is trusted.
+ * CURLE_OK or the first failure. */
+static CURLcode setup(CURL *h, const struct sd_config *c, const char *url, struct curl_slist *hdrs,
+		      struct reply *r, char *errbuf)
+{
+	long ms = c->leaked.timeout_ms > 0 ? c->leaked.timeout_ms : 1;
+	const char *ca = c->leaked.ca_file;
+	const char *proxy = c->leaked.proxy != NULL ? c->leaked.proxy : "";
+	CURLcode e = CURLE_OK;
+
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (e == CURLE_OK)                                                                 \
+			e = curl_easy_setopt(h, opt, val);                                         \
+	} while (0)
+
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "https");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+	SET(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_HTTPGET, 1L);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_MAXREDIRS, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (ca != NULL && ca[0] != '\0') {
+		/* Only the configured CAs: drop the built-in CA directory. */
+		SET(CURLOPT_CAINFO, ca);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	/* "" = no proxy, and then the environment's http_proxy, https_proxy
+	 * and ALL_PROXY are not consulted; NOPROXY "" likewise makes NO_PROXY
+	 * irrelevant, so a configured proxy is used for every host. */
+	SET(CURLOPT_PROXY, proxy);
+	SET(CURLOPT_NOPROXY, "");
+	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, ms);
+	SET(CURLOPT_TIMEOUT_MS, ms);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SD_LEAKED_MAX_REPLY);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_USERAGENT, "pam_secdefaults");
+	SET(CURLOPT_WRITEFUNCTION, on_data);
+	SET(CURLOPT_WRITEDATA, r);
+#undef SET
+	return e;
+}
+
+enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *password,
+				      struct sd_err *err)
+{
+	enum sd_leaked_result res = SD_LEAKED_ERROR;
+	char hex[41], errbuf[CURL_ERROR_SIZE], reason[CURL_ERROR_SIZE];
+	struct reply r = {NULL, 0, 0, 0, 0};
+	struct curl_slist *hdrs = NULL, *h2;
+	CURL *h = NULL;
+	CURLcode e;
+	char *url = NULL;
+	size_t ulen = 0, badline = 0;
+	long status = 0, count = 0;
+	int rc;
+
+	errbuf[0] = '\0';
+	if (c == NULL || c->leaked.url == NULL || password == NULL) {
+		sd_err_set(err, ERR_PREFIX "no URL or no password");
+		return SD_LEAKED_ERROR;
+	}
+	/* libcurl opens this file at its global init and appends every TLS
+	 * secret to it, with our privileges; refuse rather than let the
+	 * caller's environment pick a file for root to write. */
+	if (getenv("SSLKEYLOGFILE") != NULL) {
+		sd_err_set(err, ERR_PREFIX "SSLKEYLOGFILE is set in the environment");
+		return SD_LEAKED_ERROR;
+	}
+	pthread_once(&curl_once, curl_setup);
+	if (curl_ready != 0) {
+		sd_err_set(err, ERR_PREFIX "libcurl initialisation failed");
+		return SD_LEAKED_ERROR;
+	}
+	if (sd_leaked_hash(password, hex) != 0) {
+		sd_err_set(err, ERR_PREFIX "SHA-1 failed");
+		goto done;
+	}
+
+	ulen = strlen(c->leaked.url) + PREFIX_LEN + 1;
+	url = malloc(ulen);
+	h = curl_easy_init();
+	hdrs = curl_slist_append(NULL, "Add-Padding: true");
+	h2 = hdrs != NULL ? curl_slist_append(hdrs, "Accept: text/plain") : NULL;
+	if (url == NULL || h == NULL || h2 == NULL) {
+		sd_err_set(err, ERR_PREFIX "out of memory");
+		goto done;
+	}
+	memcpy(url, c->leaked.url, ulen - PREFIX_LEN - 1);
+	memcpy(url + ulen - PREFIX_LEN - 1, hex, PREFIX_LEN);
+	url[ulen - 1] = '\0';
+
+	e = setup(h, c, url, hdrs, &r, errbuf);
+	if (e != CURLE_OK) {
+		sd_err_set(err, ERR_PREFIX "libcurl refused an option: %s", curl_easy_strerror(e));
+		goto done;
+	}
+	e = curl_easy_perform(h);
+	if (e != CURLE_OK) {
+		if (r.too_big || e == CURLE_FILESIZE_EXCEEDED) {
+			sd_err_set(err, ERR_PREFIX "reply larger than 1 MiB");
+		} else if (r.nomem) {
+			sd_err_set(err, ERR_PREFIX "out of memory");
+		} else if (e == CURLE_OPERATION_TIMEDOUT) {
+			sd_err_set(err, ERR_PREFIX "timeout after %d ms", c->leaked.timeout_ms);
+		} else if (e == CURLE_UNSUPPORTED_PROTOCOL) {
+			sd_err_set(err, ERR_PREFIX "only https:// URLs are allowed");
+		} else {
+			curl_reason(reason, sizeof(reason), e, errbuf, hex);
+			sd_err_set(err, ERR_PREFIX "%s", reason);
+		}
+		goto done;
+	}
+	if (curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK || status != 200) {
+		sd_err_set(err, ERR_PREFIX "HTTP %ld%s", status,
+			   status >= 300 && status < 400 ? " (redirects are not followed)" : "");
+		goto done;
+	}
+	rc = parse_range(r.buf, r.len, hex + PREFIX_LEN, &count, &badline);
+	if (rc == 1) {
+		res = SD_LEAKED_YES;
+	} else if (rc == 0) {
+		res = SD_LEAKED_NO;
+	} else if (badline == 0) {
+		sd_err_set(err, ERR_PREFIX "empty reply");
+	} else {
+		sd_err_set(err, ERR_PREFIX "malformed reply line %zu", badline);
+	}
+done:
+	if (h != NULL)
+		curl_easy_cleanup(h);
+	curl_slist_free_all(hdrs);
+	if (url != NULL) {
+		sd_wipe(url, ulen);
+		free(url);
+	}
+	if (r.buf != NULL) {
+		sd_wipe(r.buf, r.cap);
+		free(r.buf);
+	}
+	sd_wipe(hex, sizeof(hex));
+	sd_wipe(errbuf, sizeof(errbuf));
+	return res;
+}
