@@ -871,7 +871,7 @@ static int cmd_import_oath(int argc, char **argv)
 {
 	struct sd_config c;
 	const char *path = NULL;
-	char *buf, *line, *save = NULL;
+	char *buf, *rest;
 	int i, force = 0, lineno = 0, imported = 0, skipped = 0;
 
 	for (i = 0; i < argc; i++) {
@@ -897,8 +897,8 @@ static int cmd_import_oath(int argc, char **argv)
 		sd_config_free(&c);
 		return EXIT_FAILURE;
 	}
-	for (line = buf;; line = NULL) {
-		char *l = strtok_r(line, "\n", &save);
+	for (rest = buf;;) {
+		char *l = strsep(&rest, "\n");
 		char *f[8], *fs = NULL, canon[SD_USER_MAX + 1] = "", user[64];
 		unsigned char key[SD_MAX_KEY];
 		const char *why = NULL;
@@ -974,7 +974,7 @@ static int cmd_import_ga(int argc, char **argv)
 	struct sd_config c;
 	struct sd_strlist scratch = {0};
 	const char *user = NULL, *path = NULL, *why = NULL;
-	char *buf, *line, *save = NULL, canon[SD_USER_MAX + 1] = "";
+	char *buf, *rest, canon[SD_USER_MAX + 1] = "";
 	unsigned char key[SD_MAX_KEY];
 	size_t keylen = 0;
 	int i, force = 0, lineno = 0, totp = 0, hotp = 0;
@@ -1004,8 +1004,8 @@ static int cmd_import_ga(int argc, char **argv)
 		sd_config_free(&c);
 		return EXIT_FAILURE;
 	}
-	for (line = buf; why == NULL; line = NULL) {
-		char *l = strtok_r(line, "\n", &save);
+	for (rest = buf; why == NULL;) {
+		char *l = strsep(&rest, "\n");
 		size_t n;
 
 		if (l == NULL)
