@@ -6,8 +6,10 @@
  * 1.2 or later, CURLOPT_PROXY and CURLOPT_NOPROXY always set so the
  * environment's proxy variables never decide where the request goes, no
  * signals (the module lives inside other programs), connect and total
- * timeouts, and a size cap on the reply. Error messages carry libcurl's
- * reason and the HTTP status, never the password, its hash or the prefix. */
+ * timeouts, and a size cap on the reply. With SSLKEYLOGFILE in the
+ * environment the lookup is refused (libcurl would write TLS secrets to that
+ * file). Error messages carry libcurl's reason and the HTTP status, never
+ * the password, its hash, the prefix or the proxy's credentials. */
 #include "config.h"
 
 #include "leaked.h"
@@ -193,25 +195,62 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
-/* Copy libcurl's error text, printable ASCII only and without the trailing
- * newline some messages have, unless it mentions the prefix (it should not:
- * libcurl names hosts, not paths). */
-static void curl_reason(char *dst, size_t dstlen, CURLcode code, const char *errbuf,
-			const char *prefix)
+/* 1 if TEXT holds HEX's prefix (in either case). */
+static int holds_prefix(const char *text, const char *hex)
 {
-	const char *src = errbuf[0] != '\0' ? errbuf : curl_easy_strerror(code);
-	size_t i, j, n;
+	size_t i, j;
 
-	for (i = 0; src[i] != '\0'; i++) {
+	for (i = 0; text[i] != '\0'; i++) {
 		for (j = 0; j < PREFIX_LEN; j++)
-			if (src[i + j] == '\0' || hexval(src[i + j]) < 0 ||
-			    hexval(src[i + j]) != hexval(prefix[j]))
+			if (text[i + j] == '\0' || hexval(text[i + j]) < 0 ||
+			    hexval(text[i + j]) != hexval(hex[j]))
 				break;
-		if (j == PREFIX_LEN) {
-			src = curl_easy_strerror(code);
-			break;
-		}
+		if (j == PREFIX_LEN)
+			return 1;
 	}
+	return 0;
+}
+
+/* 1 if TEXT holds the user:password of PROXY ("scheme://user:pw@host"), or
+ * just its password. */
+static int holds_proxy_secret(const char *text, const char *proxy)
+{
+	const char *start, *at, *colon;
+	char secret[513];
+	size_t n;
+	int found = 0;
+
+	if (proxy == NULL || (at = strrchr(proxy, '@')) == NULL)
+		return 0;
+	start = strstr(proxy, "://");
+	start = start != NULL && start < at ? start + 3 : proxy;
+	n = (size_t)(at - start);
+	if (n == 0 || n >= sizeof(secret))
+		return n != 0;
+	memcpy(secret, start, n);
+	secret[n] = '\0';
+	colon = strchr(secret, ':');
+	if (strstr(text, secret) != NULL ||
+	    (colon != NULL && colon[1] != '\0' && strstr(text, colon + 1) != NULL))
+		found = 1;
+	sd_wipe(secret, sizeof(secret));
+	return found;
+}
+
+/* libcurl's error text, printable ASCII only and without the trailing
+ * newline some messages have; its generic text for CODE instead if the
+ * detail names the prefix (it should not: libcurl names hosts, not paths)
+ * or the proxy's credentials. */
+static void curl_reason(char *dst, size_t dstlen, CURLcode code, const char *errbuf,
+			const char *hex, const char *proxy)
+{
+	const char *src = errbuf, *note = "";
+	size_t i, n;
+
+	if (holds_proxy_secret(src, proxy))
+		note = " (detail withheld: it quotes leaked.proxy's credentials)";
+	if (src[0] == '\0' || note[0] != '\0' || holds_prefix(src, hex))
+		src = curl_easy_strerror(code);
 	n = strlen(src);
 	while (n > 0 && (src[n - 1] == '\n' || src[n - 1] == '\r' || src[n - 1] == ' '))
 		n--;
@@ -222,6 +261,8 @@ static void curl_reason(char *dst, size_t dstlen, CURLcode code, const char *err
 	}
 	if (dstlen > 0)
 		dst[i] = '\0';
+	if (i + strlen(note) < dstlen)
+		memcpy(dst + i, note, strlen(note) + 1);
 }
 
 /* Every option that decides where the request goes and what is trusted.
@@ -342,9 +383,11 @@ enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *pas
 		} else if (e == CURLE_OPERATION_TIMEDOUT) {
 			sd_err_set(err, ERR_PREFIX "timeout after %d ms", c->leaked.timeout_ms);
 		} else if (e == CURLE_UNSUPPORTED_PROTOCOL) {
-			sd_err_set(err, ERR_PREFIX "only https:// URLs are allowed");
+			sd_err_set(err,
+				   ERR_PREFIX "only https:// URLs are allowed (or leaked.proxy "
+					      "has a scheme libcurl does not support)");
 		} else {
-			curl_reason(reason, sizeof(reason), e, errbuf, hex);
+			curl_reason(reason, sizeof(reason), e, errbuf, hex, c->leaked.proxy);
 			sd_err_set(err, ERR_PREFIX "%s", reason);
 		}
 		goto done;

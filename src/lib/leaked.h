@@ -43,8 +43,11 @@ int sd_leaked_parse(const char *body, size_t len, const char *suffix35, long *co
  * c->leaked.proxy, never from the environment; connect and total timeouts of
  * c->leaked.timeout_ms; at most SD_LEAKED_MAX_REPLY bytes; status 200) and
  * match the reply. Does not look at c->leaked.check: the caller does. Any
- * failure is SD_LEAKED_ERROR with the reason in ERR. Thread-safe; libcurl is
- * initialised once per process and never cleaned up. */
+ * failure is SD_LEAKED_ERROR with the reason in ERR, for the caller to log
+ * and to handle as c->leaked.on_error says; that includes SSLKEYLOGFILE set
+ * in the environment (libcurl would append TLS secrets to it). Blocks for at
+ * most about c->leaked.timeout_ms. Thread-safe; libcurl is initialised once
+ * per process and never cleaned up. */
 enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *password,
 				      struct sd_err *err);
 

@@ -187,6 +187,11 @@ static void decide_account(const struct sd_facts *f, struct sd_verdict *v)
 		v->end_grace = st->grace_ended == 0;
 		return;
 	}
+	if (st->compromised && st->password_reset) {
+		/* The password was changed; an admin still dismisses the flag. */
+		set(v, SD_V_DENY, 9, "compromised-awaiting-dismissal");
+		return;
+	}
 	if (st->compromised) {
 		if (enrolled && st->last_totp != 0 && st->last_totp <= f->now &&
 		    f->now - st->last_totp <= SD_RESET_WINDOW_SECONDS)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "../lib/enroll.h"
+#include "../lib/leaked.h"
 #include "../lib/recovery.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
@@ -87,7 +88,10 @@ static void tell_deny(pam_handle_t *pamh, const struct sd_request *r)
 				"use a client that supports two-step verification.");
 		break;
 	case 9:
-		if (v->until != 0) {
+		if (strcmp(v->reason, "leaked-check-failed") == 0) {
+			pam_error(pamh, "The password check service cannot be reached: try again "
+					"later.");
+		} else if (v->until != 0) {
 			sd_time_format(v->until, when);
 			pam_error(pamh, "Too many wrong verification codes: try again after %s.",
 				  when);
@@ -369,6 +373,71 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 	return rc;
 }
 
+#define LEAKED_REASON "password found in leaked-password list"
+
+/* With leaked.check, look the password the stack already has (PAM_AUTHTOK)
+ * up in the leaked-password list. A hit flags the user compromised and the
+ * decision is taken again on the flagged state; a failed lookup follows
+ * leaked.on_error. Called once the state is loaded and before any prompt. */
+static void check_leaked(pam_handle_t *pamh, struct sd_request *r)
+{
+	const void *pw = NULL;
+	enum sd_leaked_result res;
+
+	if (r->facts.phase != SD_PHASE_AUTH || !r->cfg.leaked.check || !r->facts.state_ok ||
+	    r->st.compromised || r->verdict.rule < 9)
+		return;
+	if (pam_get_item(pamh, PAM_AUTHTOK, &pw) != PAM_SUCCESS || pw == NULL) {
+		pam_syslog(
+			pamh, LOG_WARNING,
+			"leaked.check: no password in the stack for %s (put the module after the "
+			"password module)",
+			r->user.name);
+		return;
+	}
+	res = sd_leaked_check(&r->cfg, pw, &r->err);
+	if (res == SD_LEAKED_ERROR) {
+		pam_syslog(pamh, LOG_ERR, "%s (leaked.on_error = %s)", r->err.msg,
+			   r->cfg.leaked.on_error == SD_ONERR_DENY ? "deny" : "allow");
+		if (r->cfg.leaked.on_error == SD_ONERR_DENY) {
+			r->verdict.kind = SD_V_DENY;
+			r->verdict.rule = 9;
+			r->verdict.reason = "leaked-check-failed";
+		}
+		return;
+	}
+	if (res != SD_LEAKED_YES)
+		return;
+	pam_syslog(pamh, LOG_WARNING, "user=%s password found in leaked-password list%s",
+		   r->user.name,
+		   r->cfg.mode == SD_MODE_REPORT_ONLY ? " (report-only: not flagged)" : "");
+	if (r->cfg.mode == SD_MODE_REPORT_ONLY)
+		return;
+	if (sd_request_relock(r) != 0) {
+		r->verdict.kind = SD_V_DENY;
+		r->verdict.rule = 8;
+		r->verdict.reason = "state-error";
+		return;
+	}
+	if (!r->st.compromised) {
+		r->st.compromised = 1;
+		r->st.compromised_at = r->now;
+		r->st.password_reset = 0;
+		snprintf(r->st.compromised_reason, sizeof(r->st.compromised_reason), "%s",
+			 LEAKED_REASON);
+		if (sd_store_save(r->store, r->user.name, &r->st, 0, &r->err) != 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot flag %s: %s", r->user.name, r->err.msg);
+			r->verdict.kind = SD_V_DENY;
+			r->verdict.rule = 8;
+			r->verdict.reason = "state-error";
+			sd_store_unlock(r->store);
+			return;
+		}
+	}
+	sd_store_unlock(r->store);
+	sd_decide(&r->facts, &r->verdict);
+}
+
 static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **argv)
 {
 	struct sd_request r;
@@ -402,6 +471,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		r.verdict.reason = "config-error";
 	} else if (!sd_request_gate(&r)) {
 		sd_request_decide(&r, 0);
+		check_leaked(pamh, &r);
 	}
 	for (i = 0; i < r.problems.n; i++)
 		pam_syslog(pamh, LOG_ERR, "%s", r.problems.v[i]);
@@ -506,6 +576,114 @@ PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const c
 {
 	(void)flags;
 	return run(pamh, SD_PHASE_ACCOUNT, argc, argv);
+}
+
+/* The marker left by the first pass of the password stack's update phase. */
+#define CHAUTHTOK_MARK "pam_secdefaults_chauthtok_checked"
+
+/* The password phase. The module goes in the password stack twice: before
+ * the module that sets the password (it refuses a new password found in the
+ * leaked list), and after it (it records that the password was changed,
+ * which clears the password part of a compromised flag). See
+ * pam_secdefaults(8). */
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct sd_request r;
+	struct args a;
+	const char *user = NULL;
+	const void *mark = NULL, *pw = NULL;
+	int pamrc = PAM_AUTHTOK_ERR;
+
+	if (flags & PAM_PRELIM_CHECK)
+		return PAM_IGNORE;
+	memset(&r, 0, sizeof(r));
+	parse_args(argc, argv, &a);
+	if (a.bad != NULL) {
+		pam_syslog(pamh, LOG_ERR, "unknown module argument");
+		return PAM_AUTHTOK_ERR;
+	}
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS)
+		user = NULL;
+	r.phase = SD_PHASE_AUTH;
+	r.config_path = a.config;
+	r.username = user;
+	r.service = item(pamh, PAM_SERVICE);
+	r.now = time(NULL);
+	if (sd_request_gate(&r) && (r.verdict.rule <= 5)) {
+		/* disabled, config, name, unknown user, exempt: as in auth */
+		pamrc = r.verdict.kind == SD_V_IGNORE	      ? PAM_IGNORE
+			: r.verdict.kind == SD_V_UNKNOWN_USER ? PAM_USER_UNKNOWN
+							      : PAM_AUTHTOK_ERR;
+		for (size_t i = 0; i < r.problems.n; i++)
+			pam_syslog(pamh, LOG_ERR, "%s", r.problems.v[i]);
+		goto done;
+	}
+	if (pam_get_data(pamh, CHAUTHTOK_MARK, &mark) != PAM_SUCCESS || mark == NULL) {
+		/* First pass: the new password is in PAM_AUTHTOK. */
+		if (r.cfg.leaked.check) {
+			enum sd_leaked_result res;
+
+			if (pam_get_item(pamh, PAM_AUTHTOK, &pw) != PAM_SUCCESS || pw == NULL) {
+				pam_syslog(pamh, LOG_ERR,
+					   "leaked.check: no new password to check (put the module "
+					   "after the module that asks for it)");
+				pam_error(pamh, "The new password cannot be checked.");
+				goto done;
+			}
+			res = sd_leaked_check(&r.cfg, pw, &r.err);
+			if (res == SD_LEAKED_YES) {
+				pam_syslog(pamh, LOG_NOTICE,
+					   "user=%s new password refused: found in leaked-password "
+					   "list",
+					   r.user.name);
+				pam_error(pamh, "This password has appeared in a data breach and "
+						"cannot be used: choose another one.");
+				goto done;
+			}
+			if (res == SD_LEAKED_ERROR) {
+				pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
+				if (r.cfg.leaked.on_error == SD_ONERR_DENY) {
+					pam_error(pamh,
+						  "The new password cannot be checked now: try "
+						  "again later.");
+					goto done;
+				}
+			}
+		}
+		if (pam_set_data(pamh, CHAUTHTOK_MARK, (void *)CHAUTHTOK_MARK, NULL) != PAM_SUCCESS)
+			goto done;
+		pamrc = PAM_SUCCESS;
+		goto done;
+	}
+	/* Second pass, after the password module succeeded: record the change. */
+	if (sd_store_open(&r.cfg, 0, &r.store, &r.err) != 0 || sd_request_relock(&r) != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot record password change: %s", r.err.msg);
+		goto done;
+	}
+	pamrc = PAM_SUCCESS;
+	if (r.st.compromised) {
+		if (r.cfg.leaked.auto_dismiss_on_reset) {
+			r.st.compromised = 0;
+			r.st.compromised_at = 0;
+			r.st.compromised_reason[0] = '\0';
+			r.st.password_reset = 0;
+		} else {
+			r.st.password_reset = 1;
+		}
+		if (sd_store_save(r.store, r.user.name, &r.st, 0, &r.err) != 0) {
+			pam_syslog(pamh, LOG_ERR, "cannot record password change: %s", r.err.msg);
+			pamrc = PAM_AUTHTOK_ERR;
+		} else {
+			pam_syslog(pamh, LOG_NOTICE,
+				   "user=%s password changed: compromised flag %s", r.user.name,
+				   r.st.compromised ? "awaits an administrator's dismissal"
+						    : "dismissed (leaked.auto_dismiss_on_reset)");
+		}
+	}
+	sd_store_unlock(r.store);
+done:
+	sd_request_free(&r);
+	return pamrc;
 }
 
 PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)

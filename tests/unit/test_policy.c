@@ -799,6 +799,22 @@ static void test_account_compromised_recent_totp(void **state)
 	expect(x, SD_V_NEW_AUTHTOK, 9, "compromised-change-password");
 }
 
+static void test_account_compromised_password_reset(void **state)
+{
+	struct ctx *x = *state;
+
+	/* The password was changed: no more password-change loop, but the
+	 * account stays closed until an admin dismisses the flag. */
+	x->f.phase = SD_PHASE_ACCOUNT;
+	x->st.compromised = 1;
+	x->st.compromised_at = NOW - DAY;
+	x->st.password_reset = 1;
+	x->st.last_totp = NOW - 10;
+	expect(x, SD_V_DENY, 9, "compromised-awaiting-dismissal");
+	x->st.compromised = 0;
+	expect(x, SD_V_ALLOW, 13, "enrolled");
+}
+
 static void test_account_compromised_old_totp(void **state)
 {
 	struct ctx *x = *state;
@@ -907,6 +923,7 @@ int main(void)
 		T(test_account_grace),
 		T(test_account_grace_expired),
 		T(test_account_compromised_recent_totp),
+		T(test_account_compromised_password_reset),
 		T(test_account_compromised_old_totp),
 		T(test_account_compromised_future_totp),
 		T(test_account_compromised_not_enrolled),
