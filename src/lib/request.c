@@ -92,6 +92,79 @@ int sd_request_relock(struct sd_request *r)
 	return 0;
 }
 
+int sd_request_observe(struct sd_request *r)
+{
+	const struct sd_facts *f = &r->facts;
+	struct sd_state st;
+	enum sd_seen_class cls;
+	char service[SD_SERVICE_LEN];
+	int rc;
+
+	if (!f->config_ok || !r->cfg.enabled || !f->name_ok || !f->user_known || f->nss_error ||
+	    (f->role != SD_ROLE_USER && f->role != SD_ROLE_ADMIN))
+		return 0;
+	switch (f->cls) {
+	case SD_CLASS_STANDARD:
+		cls = SD_SEEN_STANDARD;
+		break;
+	case SD_CLASS_PRIVILEGED:
+		cls = SD_SEEN_PRIVILEGED;
+		break;
+	case SD_CLASS_LEGACY:
+		cls = SD_SEEN_LEGACY;
+		break;
+	default:
+		return 0;
+	}
+	if (r->verdict.rule == 8)
+		return 0; /* unreadable or corrupt: never touched here */
+	sd_sanitize(service, sizeof(service), r->service);
+	if (service[0] == '\0')
+		snprintf(service, sizeof(service), "-");
+	if (r->store == NULL) {
+		rc = sd_store_open(&r->cfg, 0, &r->store, &r->err);
+		if (rc != 0)
+			return rc;
+	}
+	/* Look first without the lock: most sign-ins have nothing to record. */
+	if (f->state_ok && f->st == &r->st) {
+		st = r->st;
+	} else {
+		rc = sd_store_load(r->store, r->user.name, &st, &r->err);
+		if (rc == -ENOENT) {
+			memset(&st, 0, sizeof(st));
+			rc = 0;
+		}
+		if (rc != 0) {
+			sd_wipe(&st, sizeof(st));
+			return rc;
+		}
+	}
+	rc = sd_state_observe(&st, cls, service, r->now);
+	if (rc == 0) {
+		sd_wipe(&st, sizeof(st));
+		return 0;
+	}
+	rc = sd_store_lock(r->store, r->user.name, &r->err);
+	if (rc != 0) {
+		sd_wipe(&st, sizeof(st));
+		return rc;
+	}
+	rc = sd_store_load(r->store, r->user.name, &st, &r->err);
+	if (rc == -ENOENT) {
+		memset(&st, 0, sizeof(st));
+		rc = 0;
+	}
+	if (rc == 0 && sd_state_observe(&st, cls, service, r->now))
+		rc = sd_store_save(r->store, r->user.name, &st, 0, &r->err);
+	sd_store_unlock(r->store);
+	/* Keep the caller's copy in step, so a later save does not undo it. */
+	if (rc == 0 && f->state_ok && f->st == &r->st)
+		sd_state_observe(&r->st, cls, service, r->now);
+	sd_wipe(&st, sizeof(st));
+	return rc;
+}
+
 void sd_request_free(struct sd_request *r)
 {
 	sd_store_close(r->store);

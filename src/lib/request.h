@@ -45,6 +45,20 @@ void sd_request_decide(struct sd_request *r, unsigned store_flags);
  * a negative errno (r->err says why; the lock is not held). */
 int sd_request_relock(struct sd_request *r);
 
+/* Record the rollout observations of this sign-in (sd_state_observe) for a
+ * covered user (role user or admin) through a standard, privileged or
+ * legacy service, in either mode and either phase, after rows 1-7 (and 8,
+ * if the state was read) are known. Nothing is recorded for invalid names,
+ * unknown users, exempt or break-glass users, noninteractive services, or a
+ * state that could not be read. The rule: a sign-in writes for this only when
+ * a field moves to a later UTC day, so the path that changes nothing else
+ * stays write-free within a day; the write is under the user's lock on a
+ * fresh read, and touches no other field (grace, lock and replay state are
+ * never changed here). r->verdict is left as it is. Returns 0 (recorded or
+ * nothing to record) or a negative errno with r->err set: the caller logs it
+ * and decides as if nothing happened. */
+int sd_request_observe(struct sd_request *r);
+
 void sd_request_free(struct sd_request *r);
 
 #endif

@@ -3,7 +3,21 @@
  * The state file is for people as much as for the module: one "key value"
  * per line, ISO-8601 UTC times, keys that are unset are left out. Parsing is
  * strict: an unknown key, a repeated key, a bad value or a missing version
- * line makes the whole file corrupt, and the caller denies. */
+ * line makes the whole file corrupt, and the caller denies.
+ *
+ * Observation keys (version 1 files may have them or not; the module
+ * records them in both modes, see sd_state_observe, and only the rollout
+ * report reads them; no decision depends on them):
+ *   last_seen TIME             the last sign-in the module saw for this user
+ *                              (auth or account phase, any class below)
+ *   last_seen_standard TIME    the last sign-in through a standard service
+ *   last_seen_privileged TIME  the last sign-in through a privileged service
+ *   last_seen_legacy TIME      the last attempt through a legacy service
+ *   legacy_service NAME TIME   the last attempt through legacy service NAME
+ *                              (PAM_SERVICE, sanitised); one line per service,
+ *                              at most SD_MAX_LEGACY, each name once
+ * Each time is updated at most once per UTC day, so it is the first sign-in
+ * of the latest day with one. Noninteractive services are not recorded. */
 #include "config.h"
 
 #include "state.h"
@@ -82,11 +96,48 @@ enum {
 	S_LOCKED,
 	S_COMPROMISED,
 	S_PWRESET,
+	S_SEEN,
+	S_SEEN_STANDARD,
+	S_SEEN_PRIVILEGED,
+	S_SEEN_LEGACY,
 	S_NKEYS
 };
 static const char *const state_keys[S_NKEYS] = {
-	"version",   "grace_start", "grace_ended",  "enrolled",	   "last_step",
-	"last_totp", "failures",    "locked_until", "compromised", "password_reset"};
+	"version",	    "grace_start",	  "grace_ended",	"enrolled",
+	"last_step",	    "last_totp",	  "failures",		"locked_until",
+	"compromised",	    "password_reset",	  "last_seen",		"last_seen_standard",
+	"last_seen_privileged", "last_seen_legacy"};
+
+static const char *const seen_class_names[SD_SEEN_NCLASS] = {"standard", "privileged", "legacy"};
+
+const char *sd_seen_class_name(enum sd_seen_class cls)
+{
+	return (unsigned)cls < SD_SEEN_NCLASS ? seen_class_names[cls] : "?";
+}
+
+/* A service name as stored: 1..SD_SERVICE_LEN-1 printable bytes, no space. */
+static int service_name_ok(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n >= SD_SERVICE_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] <= 0x20 || name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* "NAME TIME" of a location or legacy_service line: splits VAL at the last
+ * space. The time, or NULL. */
+static char *split_last(char *val)
+{
+	char *when = strrchr(val, ' ');
+
+	if (when != NULL)
+		*when++ = '\0';
+	return when;
+}
 
 int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen)
 {
@@ -107,7 +158,7 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 		if (val == NULL || *val == '\0')
 			return fail(why, whylen, it.lineno, "expected \"key value\"");
 		if (strcmp(key, "location") == 0) {
-			char *when = strrchr(val, ' ');
+			char *when = split_last(val);
 			struct sd_loc *l;
 
 			if (!seen[S_VERSION])
@@ -115,7 +166,6 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 			if (when == NULL)
 				return fail(why, whylen, it.lineno,
 					    "location needs a network and a time");
-			*when++ = '\0';
 			if (st->nloc >= SD_MAX_LOCATIONS)
 				return fail(why, whylen, it.lineno, "more than %d locations",
 					    SD_MAX_LOCATIONS);
@@ -130,6 +180,30 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", when);
 			memcpy(l->net, val, strlen(val) + 1);
 			st->nloc++;
+			continue;
+		}
+		if (strcmp(key, "legacy_service") == 0) {
+			char *when = split_last(val);
+			struct sd_legacy_use *lu;
+
+			if (!seen[S_VERSION])
+				return fail(why, whylen, it.lineno, "version line must come first");
+			if (when == NULL)
+				return fail(why, whylen, it.lineno,
+					    "legacy_service needs a service name and a time");
+			if (st->nlegacy >= SD_MAX_LEGACY)
+				return fail(why, whylen, it.lineno, "more than %d legacy services",
+					    SD_MAX_LEGACY);
+			if (!service_name_ok(val))
+				return fail(why, whylen, it.lineno, "bad service name");
+			if (sd_state_find_legacy(st, val) != NULL)
+				return fail(why, whylen, it.lineno, "legacy service %s listed twice",
+					    val);
+			lu = &st->legacy[st->nlegacy];
+			if (sd_time_parse(when, &lu->last) != 0)
+				return fail(why, whylen, it.lineno, "bad time \"%s\"", when);
+			memcpy(lu->service, val, strlen(val) + 1);
+			st->nlegacy++;
 			continue;
 		}
 		for (k = 0; k < S_NKEYS; k++)
@@ -153,12 +227,20 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 		case S_GRACE_END:
 		case S_ENROLLED:
 		case S_LAST_TOTP:
-		case S_LOCKED: {
-			time_t *dst = k == S_GRACE	 ? &st->grace_start
-				      : k == S_GRACE_END ? &st->grace_ended
-				      : k == S_ENROLLED	 ? &st->enrolled
-				      : k == S_LAST_TOTP ? &st->last_totp
-							 : &st->locked_until;
+		case S_LOCKED:
+		case S_SEEN:
+		case S_SEEN_STANDARD:
+		case S_SEEN_PRIVILEGED:
+		case S_SEEN_LEGACY: {
+			time_t *dst = k == S_GRACE		? &st->grace_start
+				      : k == S_GRACE_END	? &st->grace_ended
+				      : k == S_ENROLLED		? &st->enrolled
+				      : k == S_LAST_TOTP	? &st->last_totp
+				      : k == S_LOCKED		? &st->locked_until
+				      : k == S_SEEN		? &st->last_seen
+				      : k == S_SEEN_STANDARD	? &st->seen_class[SD_SEEN_STANDARD]
+				      : k == S_SEEN_PRIVILEGED	? &st->seen_class[SD_SEEN_PRIVILEGED]
+								: &st->seen_class[SD_SEEN_LEGACY];
 
 			if (sd_time_parse(val, dst) != 0)
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", val);
@@ -318,6 +400,19 @@ int sd_state_format(const struct sd_state *st, const char *user, char **out, siz
 		sd_time_format(st->loc[i].last_totp, ts);
 		add(&b, "location %s %s\n", st->loc[i].net, ts);
 	}
+	add_time(&b, "last_seen", st->last_seen);
+	for (i = 0; i < SD_SEEN_NCLASS; i++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "last_seen_%s", seen_class_names[i]);
+		add_time(&b, key, st->seen_class[i]);
+	}
+	for (i = 0; i < st->nlegacy; i++) {
+		char ts[SD_TIME_LEN];
+
+		sd_time_format(st->legacy[i].last, ts);
+		add(&b, "legacy_service %s %s\n", st->legacy[i].service, ts);
+	}
 	return buf_done(&b, out, outlen);
 }
 
@@ -352,6 +447,52 @@ void sd_state_touch_loc(struct sd_state *st, const char *net, time_t now)
 		i = oldest;
 	memcpy(st->loc[i].net, net, strlen(net) + 1);
 	st->loc[i].last_totp = now;
+}
+
+const struct sd_legacy_use *sd_state_find_legacy(const struct sd_state *st, const char *service)
+{
+	size_t i;
+
+	for (i = 0; i < st->nlegacy; i++)
+		if (strcmp(st->legacy[i].service, service) == 0)
+			return &st->legacy[i];
+	return NULL;
+}
+
+/* The once-a-day rule: set *T to NOW if NOW is on a later UTC day. */
+static int bump_daily(time_t *t, time_t now)
+{
+	if (now < 0 || now / 86400 <= *t / 86400)
+		return 0;
+	*t = now;
+	return 1;
+}
+
+int sd_state_observe(struct sd_state *st, enum sd_seen_class cls, const char *service, time_t now)
+{
+	int changed = 0;
+	size_t i, oldest = 0;
+
+	if ((unsigned)cls >= SD_SEEN_NCLASS)
+		return 0;
+	changed |= bump_daily(&st->last_seen, now);
+	changed |= bump_daily(&st->seen_class[cls], now);
+	if (cls != SD_SEEN_LEGACY)
+		return changed;
+	if (service == NULL || !service_name_ok(service))
+		service = "-";
+	for (i = 0; i < st->nlegacy; i++) {
+		if (strcmp(st->legacy[i].service, service) == 0)
+			return changed | bump_daily(&st->legacy[i].last, now);
+		if (st->legacy[i].last < st->legacy[oldest].last)
+			oldest = i;
+	}
+	if (now < 0)
+		return changed;
+	i = st->nlegacy < SD_MAX_LEGACY ? st->nlegacy++ : oldest;
+	memcpy(st->legacy[i].service, service, strlen(service) + 1);
+	st->legacy[i].last = now;
+	return 1;
 }
 
 int sd_secret_parse(const char *text, size_t len, struct sd_secret *sec, char *why, size_t whylen)

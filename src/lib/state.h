@@ -16,11 +16,22 @@
 #define SD_MAX_KEY 64	     /* bytes of TOTP key */
 #define SD_MAX_RECOVERY 20   /* recovery codes per user */
 #define SD_RECOVERY_HASH 128 /* crypt(3) string */
+#define SD_MAX_LEGACY 8	     /* legacy services remembered per user */
+#define SD_SERVICE_LEN 32    /* a remembered service name, with its NUL */
 
 struct sd_loc {
 	char net[SD_LOCATION_LEN];
 	time_t last_totp;
 };
+
+/* The last use of one legacy service (key legacy_service). */
+struct sd_legacy_use {
+	char service[SD_SERVICE_LEN];
+	time_t last;
+};
+
+/* The service classes a sign-in is observed under (see sd_state_observe). */
+enum sd_seen_class { SD_SEEN_STANDARD = 0, SD_SEEN_PRIVILEGED, SD_SEEN_LEGACY, SD_SEEN_NCLASS };
 
 /* Times are 0 when unset. */
 struct sd_state {
@@ -37,6 +48,13 @@ struct sd_state {
 	int password_reset; /* password changed since the flag was raised */
 	size_t nloc;
 	struct sd_loc loc[SD_MAX_LOCATIONS];
+	/* Observations for the rollout report. They never take part in a
+	 * decision (nor in sd_effective_now): a user seen in report-only mode
+	 * is still a fresh user when enforcement starts. */
+	time_t last_seen;		     /* last sign-in seen, any class */
+	time_t seen_class[SD_SEEN_NCLASS];   /* last sign-in per class */
+	size_t nlegacy;			     /* entries in legacy[] */
+	struct sd_legacy_use legacy[SD_MAX_LEGACY]; /* last use per legacy service */
 	uint64_t rev; /* backend revision, for compare-and-swap stores */
 };
 
@@ -61,6 +79,20 @@ int sd_secret_format(const struct sd_secret *sec, char **out, size_t *outlen);
 const struct sd_loc *sd_state_find_loc(const struct sd_state *st, const char *net);
 /* Record that TOTP was passed from NET at NOW (the oldest entry makes room). */
 void sd_state_touch_loc(struct sd_state *st, const char *net, time_t now);
+
+/* Record a sign-in seen at NOW under class CLS (and for SD_SEEN_LEGACY the
+ * use of SERVICE, a name of 1 to SD_SERVICE_LEN - 1 bytes without spaces or
+ * control characters; anything else is stored as "-"). A field is updated
+ * at most once per UTC day: only when NOW falls on a later day than the time
+ * it holds. So the times are those of the first sign-in of the last day
+ * with one, and a user who signs in all day costs one write a day. The
+ * oldest legacy service makes room for a new one. Returns 1 if ST changed
+ * (the caller saves it), 0 if not. */
+int sd_state_observe(struct sd_state *st, enum sd_seen_class cls, const char *service, time_t now);
+/* The entry for legacy service SERVICE, or NULL. */
+const struct sd_legacy_use *sd_state_find_legacy(const struct sd_state *st, const char *service);
+/* "standard", "privileged", "legacy". */
+const char *sd_seen_class_name(enum sd_seen_class cls);
 
 /* Base32 (RFC 4648, no padding needed, case-insensitive, spaces ignored). */
 int sd_base32_decode(const char *in, unsigned char *out, size_t outmax, size_t *outlen);

@@ -130,6 +130,18 @@ int sd_time_parse(const char *s, time_t *out)
 	return 0;
 }
 
+time_t sd_now(void)
+{
+	time_t t = time(NULL);
+#ifdef SD_TEST_CLOCK
+	const char *off = getenv("SD_TEST_TIME_OFFSET");
+
+	if (off != NULL)
+		t += (time_t)strtoll(off, NULL, 10);
+#endif
+	return t;
+}
+
 void sd_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)

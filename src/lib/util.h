@@ -36,6 +36,12 @@ void sd_time_format(time_t t, char out[SD_TIME_LEN]);
  * years 1970..9999. */
 int sd_time_parse(const char *s, time_t *out);
 
+/* The current time: the one clock the module and the CLI read. In builds
+ * configured with --enable-sanitizers (test builds, never installed) the
+ * environment variable SD_TEST_TIME_OFFSET (seconds) shifts it, because
+ * libfaketime cannot be preloaded together with AddressSanitizer. */
+time_t sd_now(void);
+
 /* Wipe memory the compiler must not optimise away. */
 void sd_wipe(void *p, size_t n);
 

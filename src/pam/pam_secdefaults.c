@@ -458,7 +458,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	r.service = item(pamh, PAM_SERVICE);
 	r.service_tag = a.service_tag;
 	r.rhost = item(pamh, PAM_RHOST);
-	r.now = time(NULL);
+	r.now = sd_now();
 
 	if (a.bad != NULL) {
 		char arg[64];
@@ -481,6 +481,13 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	if (r.verdict.rule == 8)
 		pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
 	reason = r.verdict.reason;
+	/* Rollout observations, in both modes (see sd_request_observe): at most
+	 * one write a day per field, never a change to the decision. */
+	if (sd_request_observe(&r) != 0) {
+		pam_syslog(pamh, LOG_ERR, "cannot record sign-in of %s for the rollout report: %s",
+			   r.user.name, r.err.msg);
+		r.err.msg[0] = '\0';
+	}
 
 	if (r.facts.config_ok && r.cfg.mode == SD_MODE_REPORT_ONLY) {
 		static const char *const would[] = {[SD_V_DENY] = "would-deny",
@@ -608,7 +615,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	r.config_path = a.config;
 	r.username = user;
 	r.service = item(pamh, PAM_SERVICE);
-	r.now = time(NULL);
+	r.now = sd_now();
 	if (sd_request_gate(&r) && (r.verdict.rule <= 5)) {
 		/* disabled, config, name, unknown user, exempt: as in auth */
 		pamrc = r.verdict.kind == SD_V_IGNORE	      ? PAM_IGNORE

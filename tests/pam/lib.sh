@@ -96,20 +96,46 @@ printf 'auth required pam_deny.so\naccount required pam_deny.so\n' >"$T/svc/othe
 # Run with the fake users and PAM stacks (and the shifted clock if asked).
 # SD_WRAP_PREFIX (e.g. valgrind) and SD_PRELOAD_FIRST (e.g. libasan) come
 # from tools/test for the sanitizer and valgrind runs.
-sd_env() {
-	local preload="libpam_wrapper.so libnss_wrapper.so"
-	if [ -n "${SD_FAKETIME:-}" ]; then
+# SD_FAKETIME ("+15d", "+30s", "-2h", "+120") in seconds.
+faketime_secs() {
+	local v=$1 sign=1 n unit
+	case $v in -*) sign=-1 ;; esac
+	v=${v#[+-]}
+	n=${v%%[smhdy]}
+	unit=${v#"$n"}
+	case $unit in
+	m) n=$((n * 60)) ;; h) n=$((n * 3600)) ;; d) n=$((n * 86400)) ;; y) n=$((n * 31536000)) ;;
+	esac
+	echo $((sign * n))
+}
+
+# The environment of a wrapped run, into the array SD_ENV_ARGS.
+sd_env_args() {
+	local preload="libpam_wrapper.so libnss_wrapper.so" offset=
+	if [ -n "${SD_FAKETIME:-}" ] && [ -n "${SD_PRELOAD_FIRST:-}" ]; then
+		# libfaketime hangs under AddressSanitizer: sanitizer builds
+		# read SD_TEST_TIME_OFFSET instead (see sd_now()).
+		offset=$(faketime_secs "$SD_FAKETIME")
+	elif [ -n "${SD_FAKETIME:-}" ]; then
 		preload="$FAKETIME_LIB $preload"
 	fi
 	if [ -n "${SD_PRELOAD_FIRST:-}" ]; then
 		preload="$SD_PRELOAD_FIRST $preload"
 	fi
-	# timeout runs outside the wrappers, so it still works if they hang.
-	${SD_TIMEOUT:+timeout "$SD_TIMEOUT"} env LD_PRELOAD="$preload" PAM_WRAPPER=1 \
-		PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
-		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
-		FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
-		"$@"
+	SD_ENV_ARGS=(env "LD_PRELOAD=$preload" PAM_WRAPPER=1 "PAM_WRAPPER_SERVICE_DIR=$T/svc"
+		PAM_WRAPPER_DEBUGLEVEL=2 "NSS_WRAPPER_PASSWD=$T/passwd" "NSS_WRAPPER_GROUP=$T/group"
+		"FAKETIME=${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1)
+	[ -n "$offset" ] && SD_ENV_ARGS+=("SD_TEST_TIME_OFFSET=$offset")
+	return 0
+}
+
+# sd_env CMD...: run CMD with the fake users and PAM stacks (and the
+# shifted clock if asked). timeout runs outside the wrappers, so it still
+# works if they hang. SD_EXEC=1 replaces the calling (sub)shell, so that
+# `SD_EXEC=1 sd_env daemon &` leaves the daemon's own pid in $!.
+sd_env() {
+	sd_env_args
+	${SD_EXEC:+exec} ${SD_TIMEOUT:+timeout "$SD_TIMEOUT"} "${SD_ENV_ARGS[@]}" "$@"
 }
 
 sd_config() {
@@ -173,6 +199,7 @@ sd_pam_enrol() {
 		opts+=("$1" "$2")
 		shift 2
 	done
+	sd_env_args
 	[ -f "$T/enrol.exp" ] || cat >"$T/enrol.exp" <<'EXP'
 set timeout 20
 set answer [lindex $argv 0]
@@ -207,11 +234,7 @@ catch wait result
 exit [lindex $result 3]
 EXP
 	OUT=$(timeout 40 expect -f "$T/enrol.exp" -- "$answer" "${SD_FAKETIME:-}" "$FAKETIME_LIB" \
-		env LD_PRELOAD="${SD_PRELOAD_FIRST:+$SD_PRELOAD_FIRST }${SD_FAKETIME:+$FAKETIME_LIB }libpam_wrapper.so libnss_wrapper.so" \
-		PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" PAM_WRAPPER_DEBUGLEVEL=2 \
-		NSS_WRAPPER_PASSWD="$T/passwd" NSS_WRAPPER_GROUP="$T/group" \
-		FAKETIME="${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1 \
-		${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$@" authenticate 2>&1)
+		"${SD_ENV_ARGS[@]}" ${SD_WRAP_PREFIX:-} pamtester -v "${opts[@]}" "$@" authenticate 2>&1)
 	RC=$?
 	KEY=$(printf '%s\n' "$OUT" | sed -n 's/^SD-KEY=//p' | tr -d '\r')
 	OUT=$(printf '%s\n' "$OUT" | tr -d '\r')

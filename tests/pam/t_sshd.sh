@@ -76,7 +76,7 @@ AuthorizedKeysFile $T/keys/%u
 StrictModes no
 LogLevel VERBOSE
 CFG
-	sd_env /usr/sbin/sshd -D -e -f "$T/sshd/$name.conf" >"$T/sshd/$name.log" 2>&1 &
+	SD_EXEC=1 sd_env /usr/sbin/sshd -D -e -f "$T/sshd/$name.conf" >"$T/sshd/$name.log" 2>&1 &
 	PIDS+=($!)
 	for _ in $(seq 50); do
 		ss -ltn | grep -q "127.0.0.1:$port " && break
