@@ -527,8 +527,12 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 			pam_info(
 				pamh,
 				"Two-step verification will be required: you have %d day%s left to "
-				"set it up (ask an administrator).",
-				r.verdict.days_left, r.verdict.days_left == 1 ? "" : "s");
+				"set it up (%s).",
+				r.verdict.days_left, r.verdict.days_left == 1 ? "" : "s",
+				r.cfg.enrollment.at_login
+					? "you will be offered set-up when you sign "
+					  "in with your password"
+					: "ask an administrator");
 		break;
 	case SD_V_PROMPT:
 		pamrc = phase == SD_PHASE_AUTH ? do_totp(pamh, &r, &reason) : deny;
@@ -601,8 +605,11 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	const void *mark = NULL, *pw = NULL;
 	int pamrc = PAM_AUTHTOK_ERR;
 
-	if (flags & PAM_PRELIM_CHECK)
+	if (flags & PAM_PRELIM_CHECK) {
+		/* A new password change starts: forget an earlier one's mark. */
+		pam_set_data(pamh, CHAUTHTOK_MARK, NULL, NULL);
 		return PAM_IGNORE;
+	}
 	memset(&r, 0, sizeof(r));
 	parse_args(argc, argv, &a);
 	if (a.bad != NULL) {
@@ -638,7 +645,12 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 				goto done;
 			}
 			res = sd_leaked_check(&r.cfg, pw, &r.err);
-			if (res == SD_LEAKED_YES) {
+			if (res == SD_LEAKED_YES && r.cfg.mode == SD_MODE_REPORT_ONLY) {
+				pam_syslog(pamh, LOG_NOTICE,
+					   "user=%s new password found in leaked-password list "
+					   "(report-only: would refuse)",
+					   r.user.name);
+			} else if (res == SD_LEAKED_YES) {
 				pam_syslog(pamh, LOG_NOTICE,
 					   "user=%s new password refused: found in leaked-password "
 					   "list",
@@ -649,7 +661,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 			}
 			if (res == SD_LEAKED_ERROR) {
 				pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
-				if (r.cfg.leaked.on_error == SD_ONERR_DENY) {
+				if (r.cfg.leaked.on_error == SD_ONERR_DENY &&
+				    r.cfg.mode != SD_MODE_REPORT_ONLY) {
 					pam_error(pamh,
 						  "The new password cannot be checked now: try "
 						  "again later.");
@@ -662,7 +675,13 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 		pamrc = PAM_SUCCESS;
 		goto done;
 	}
-	/* Second pass, after the password module succeeded: record the change. */
+	/* Second pass, after the password module succeeded: record the change
+	 * (report-only mode changes nothing). */
+	pam_set_data(pamh, CHAUTHTOK_MARK, NULL, NULL);
+	if (r.cfg.mode == SD_MODE_REPORT_ONLY) {
+		pamrc = PAM_IGNORE;
+		goto done;
+	}
 	if (sd_store_open(&r.cfg, 0, &r.store, &r.err) != 0 || sd_request_relock(&r) != 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot record password change: %s", r.err.msg);
 		goto done;
