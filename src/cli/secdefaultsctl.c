@@ -24,6 +24,7 @@
 
 #include "../lib/enroll.h"
 #include "../lib/recovery.h"
+#include "migrate.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
 
@@ -33,20 +34,26 @@ static const char *config_path = SD_DEFAULT_CONFIG;
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: secdefaultsctl [--config PATH] VERB ...\n"
-		     "  check                              validate the configuration\n"
-		     "  status [USER...] [--json]          show users' state\n"
-		     "  enroll USER [--secret BASE32] [--force]\n"
-		     "                                     create or import a TOTP secret\n"
-		     "  reset USER                         forget secret and state\n"
-		     "  unlock USER                        clear failures and lock\n"
-		     "  flag USER [--reason TEXT]          mark compromised\n"
-		     "  dismiss USER                       clear the compromised flag\n"
-		     "  explain USER --service NAME [--rhost ADDR] [--tag CLASS]\n"
-		     "                                     the decision, changing nothing\n"
-		     "  report [--days N] [--json]         rollout readiness\n"
-		     "  revoke USER | --all [--yes]        end running sessions\n"
-		     "see secdefaultsctl(8)\n");
+	fprintf(out,
+		"usage: secdefaultsctl [--config PATH] VERB ...\n"
+		"  check                              validate the configuration\n"
+		"  status [USER...] [--json]          show users' state\n"
+		"  enroll USER [--secret BASE32] [--force] [--qr|--no-qr]\n"
+		"                                     create or import a TOTP secret\n"
+		"  reset USER                         forget secret and state\n"
+		"  unlock USER                        clear failures and lock\n"
+		"  flag USER [--reason TEXT]          mark compromised\n"
+		"  dismiss USER                       clear the compromised flag\n"
+		"  codes USER [--count N]             issue one-time recovery codes\n"
+		"  explain USER --service NAME [--rhost ADDR] [--tag CLASS] [--account]\n"
+		"                                     the decision, changing nothing\n"
+		"  import-oath FILE [--force]         import TOTP tokens of a liboath users file\n"
+		"  import-google-authenticator USER FILE [--force]\n"
+		"                                     import a ~/.google_authenticator file\n"
+		"  report [--days N] [--json]         rollout readiness\n"
+		"  revoke USER | --all [--yes]        end running sessions\n"
+		"  migrate --to etcd|dir [--force]    move every user to the other backend\n"
+		"see secdefaultsctl(8)\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -153,6 +160,8 @@ static int with_state(const char *name, unsigned flags, mutator fn, void *arg,
 	if (rc == -ENOENT && (flags & WS_ANY_USER)) {
 		snprintf(u.name, sizeof(u.name), "%s", name);
 		rc = 0;
+	} else if (rc != 0 && (flags & WS_ANY_USER) && sd_user_name_valid(name) == 0) {
+		fail("cannot look up user \"%s\": %s", name, strerror(-rc));
 	}
 	if (rc != 0) {
 		sd_config_free(&c);
@@ -1080,13 +1089,13 @@ static int cmd_import_ga(int argc, char **argv)
  * place of getgrouplist. */
 
 enum {
-	N_PW = 1,	      /* uid and gid are known */
-	N_ADMIN_MEMBER = 2,   /* listed member of an admin group */
-	N_EXEMPT_MEMBER = 4,  /* listed member of an exempt group */
-	N_STATE = 8,	      /* has state */
-	N_LISTED = 16,	      /* already in the report's exempt list */
-	N_NO_PW = 32,	      /* getpwnam said unknown */
-	N_ADMIN_LISTED = 64,  /* already in the report's admin list */
+	N_PW = 1,	     /* uid and gid are known */
+	N_ADMIN_MEMBER = 2,  /* listed member of an admin group */
+	N_EXEMPT_MEMBER = 4, /* listed member of an exempt group */
+	N_STATE = 8,	     /* has state */
+	N_LISTED = 16,	     /* already in the report's exempt list */
+	N_NO_PW = 32,	     /* getpwnam said unknown */
+	N_ADMIN_LISTED = 64, /* already in the report's admin list */
 };
 
 struct nent {
@@ -1197,7 +1206,10 @@ static int roles_read_group(struct roleset *rs, const char *name, unsigned flag,
 			return -ENOMEM;
 		}
 		buf = nb;
+		errno = 0;
 		rc = getgrnam_r(name, &gr, buf, len, &res);
+		if (rc < 0) /* some NSS wrappers return -1 and set errno */
+			rc = errno != 0 ? errno : EIO;
 		if (rc != ERANGE || len >= 256u * 1024 * 1024)
 			break;
 		len *= 4;
@@ -1699,8 +1711,8 @@ static void report_print_json(const struct report *rp, const struct sd_config *c
 		printf("%s{\"service\": ", i ? ", " : "");
 		json_str(rp->legacy[i].service);
 		printf(", \"users\": [");
-		for (j = i; j < rp->nlegacy && strcmp(rp->legacy[j].service,
-						       rp->legacy[i].service) == 0;
+		for (j = i;
+		     j < rp->nlegacy && strcmp(rp->legacy[j].service, rp->legacy[i].service) == 0;
 		     j++) {
 			printf("%s{\"user\": ", j > i ? ", " : "");
 			json_str(rp->legacy[j].user);
@@ -1735,7 +1747,8 @@ static void report_print_json(const struct report *rp, const struct sd_config *c
 		printf("%s", i ? ", " : "");
 		json_str(rp->unreadable.v[i]);
 	}
-	printf("],\n \"ready\": %s, \"verdict\": ", strcmp(verdict, "ready") == 0 ? "true" : "false");
+	printf("],\n \"ready\": %s, \"verdict\": ",
+	       strcmp(verdict, "ready") == 0 ? "true" : "false");
 	json_str(verdict);
 	printf("}\n");
 }
@@ -1770,7 +1783,8 @@ static void report_print_table(const struct report *rp, const struct sd_config *
 	       rp->legacy_users.n == 1 ? "" : "s");
 	for (i = 0; i < rp->nlegacy; i++) {
 		sd_time_format(rp->legacy[i].last, ts);
-		printf("  %-20s %-20s last use %s\n", rp->legacy[i].service, rp->legacy[i].user, ts);
+		printf("  %-20s %-20s last use %s\n", rp->legacy[i].service, rp->legacy[i].user,
+		       ts);
 	}
 	printf("break-glass accounts: %zu\n", c->roles.breakglass_users.n);
 	for (i = 0; i < c->roles.breakglass_users.n; i++)
@@ -1838,9 +1852,12 @@ static int cmd_report(int argc, char **argv)
 	if (rc == 0)
 		rc = report_exempt_config(&rp, &rs);
 	if (rc == 0) {
-		qsort(rp.admins, rp.nadmins, sizeof(*rp.admins), cmp_admin);
-		qsort(rp.exempt, rp.nexempt, sizeof(*rp.exempt), cmp_exempt);
-		qsort(rp.legacy, rp.nlegacy, sizeof(*rp.legacy), cmp_legacy);
+		if (rp.nadmins > 1)
+			qsort(rp.admins, rp.nadmins, sizeof(*rp.admins), cmp_admin);
+		if (rp.nexempt > 1)
+			qsort(rp.exempt, rp.nexempt, sizeof(*rp.exempt), cmp_exempt);
+		if (rp.nlegacy > 1)
+			qsort(rp.legacy, rp.nlegacy, sizeof(*rp.legacy), cmp_legacy);
 		report_verdict(&rp, verdict, sizeof(verdict));
 		if (json)
 			report_print_json(&rp, &c, verdict);
@@ -2251,7 +2268,7 @@ static int revoke_all_targets(struct target **t, size_t *nt)
 	struct sd_store *s = NULL;
 	struct sd_err err = {""};
 	struct roleset rs;
-	size_t k;
+	size_t k, skipped = 0;
 	int rc;
 
 	if (load_config(&c) != 0) {
@@ -2286,13 +2303,16 @@ static int revoke_all_targets(struct target **t, size_t *nt)
 			break;
 		}
 		if (role == SD_ROLE_EXEMPT || role == SD_ROLE_BREAKGLASS) {
-			printf("not revoked: %s (%s)\n", users.v[k], sd_role_name(role));
+			if (skipped++ < 10)
+				printf("not revoked: %s (%s)\n", users.v[k], sd_role_name(role));
 			continue;
 		}
 		snprintf((*t)[*nt].name, sizeof((*t)[*nt].name), "%s", users.v[k]);
 		(*t)[*nt].uid = e->uid;
 		(*nt)++;
 	}
+	if (skipped > 10)
+		printf("not revoked: %zu more exempt or break-glass users\n", skipped - 10);
 	roles_free(&rs);
 	sd_strlist_free(&users);
 	sd_config_free(&c);
@@ -2364,7 +2384,8 @@ static int cmd_revoke(int argc, char **argv)
 		free(t);
 		return EXIT_FAILURE;
 	}
-	qsort(t, nt, sizeof(*t), cmp_uid);
+	if (nt > 1)
+		qsort(t, nt, sizeof(*t), cmp_uid);
 	own_logind_session(own, sizeof(own));
 	logind = find_logind(t, nt, &ls, &nls) == 0;
 	if (find_leaders(t, nt, &pl) != 0) {
@@ -2391,8 +2412,9 @@ static int cmd_revoke(int argc, char **argv)
 			       ls[i].t->name, (unsigned)ls[i].t->uid);
 	}
 	for (i = 0; i < pl.n && !yes; i++)
-		printf("would end session %d of %s (uid %u): leader pid %d (%s)\n", (int)pl.v[i].sid,
-		       pl.v[i].user, (unsigned)pl.v[i].uid, (int)pl.v[i].pid, pl.v[i].comm);
+		printf("would end session %d of %s (uid %u): leader pid %d (%s)\n",
+		       (int)pl.v[i].sid, pl.v[i].user, (unsigned)pl.v[i].uid, (int)pl.v[i].pid,
+		       pl.v[i].comm);
 	if (!yes) {
 		int ok = confirm("End these sessions?");
 
@@ -2439,7 +2461,8 @@ static int cmd_revoke(int argc, char **argv)
 			continue;
 		}
 		for (j = 0; j < nls; j++) {
-			const char *const args[] = {"loginctl", "terminate-session", ls[j].id, NULL};
+			const char *const args[] = {"loginctl", "terminate-session", ls[j].id,
+						    NULL};
 
 			if (ls[j].t != &t[i] || strcmp(ls[j].id, own) == 0)
 				continue;
@@ -2540,6 +2563,8 @@ int main(int argc, char **argv)
 		return cmd_report(argc, argv);
 	if (strcmp(verb, "revoke") == 0)
 		return cmd_revoke(argc, argv);
+	if (strcmp(verb, "migrate") == 0)
+		return sd_cli_migrate(config_path, argc, argv);
 	if (strcmp(verb, "import-oath") == 0)
 		return cmd_import_oath(argc, argv);
 	if (strcmp(verb, "import-google-authenticator") == 0)

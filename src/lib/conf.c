@@ -8,6 +8,7 @@
 
 #include "conf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libconfig.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -101,14 +103,71 @@ static int check_https(const char *v, const char **why)
 	return 0;
 }
 
-static int check_endpoint(const char *v, const char **why)
+/* Plain http is for tests on one machine: 127.0.0.0/8, [::1], localhost. */
+static int loopback_host(const char *host, size_t n)
 {
-	if ((strncmp(v, "https://", 8) != 0 && strncmp(v, "http://", 7) != 0) || strlen(v) > 512 ||
-	    !printable(v) || strchr(v, ' ') != NULL) {
-		*why = "must be an http:// or https:// URL";
+	struct in_addr a;
+	char h[64];
+
+	if (n == 0 || n >= sizeof(h))
+		return 0;
+	memcpy(h, host, n);
+	h[n] = '\0';
+	if (strcasecmp(h, "localhost") == 0 || strcmp(h, "[::1]") == 0)
+		return 1;
+	return inet_pton(AF_INET, h, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+int sd_etcd_endpoint_check(const char *v, const char **why)
+{
+	const char *p, *host;
+	size_t hostlen, digits = 0;
+	unsigned long port = 0;
+	int https;
+
+	*why = "must be https://HOST[:PORT] (plain http:// only for 127.0.0.0/8, [::1] or "
+	       "localhost)";
+	if (strlen(v) > 512 || !printable(v) || strpbrk(v, " @?#\\") != NULL)
+		return -1;
+	if (strncmp(v, "https://", 8) == 0)
+		https = 1;
+	else if (strncmp(v, "http://", 7) == 0)
+		https = 0;
+	else
+		return -1;
+	host = p = v + (https ? 8 : 7);
+	if (*p == '[') {
+		p = strchr(p, ']');
+		if (p == NULL)
+			return -1;
+		p++;
+	} else {
+		p += strcspn(p, ":/");
+	}
+	hostlen = (size_t)(p - host);
+	if (hostlen == 0)
+		return -1;
+	if (*p == ':') {
+		for (p++; *p >= '0' && *p <= '9' && digits < 6; p++, digits++)
+			port = port * 10 + (unsigned long)(*p - '0');
+		if (digits == 0 || port == 0 || port > 65535)
+			return -1;
+	}
+	if (*p == '/')
+		p++;
+	if (*p != '\0')
+		return -1;
+	if (!https && !loopback_host(host, hostlen)) {
+		*why = "plain http:// is allowed only for loopback endpoints (127.0.0.0/8, [::1], "
+		       "localhost): use https:// with a client certificate";
 		return -1;
 	}
 	return 0;
+}
+
+static int check_endpoint(const char *v, const char **why)
+{
+	return sd_etcd_endpoint_check(v, why);
 }
 
 static int check_proxy(const char *v, const char **why)
@@ -500,9 +559,13 @@ static int finish(struct sd_config *c, const char *name, struct sd_strlist *prob
 				bad++; /* already reported by check_cidr */
 		c->risk.nnets = c->risk.trusted_networks.n;
 	}
-	if (c->state_backend == SD_BACKEND_ETCD) {
+	if (c->state_backend == SD_BACKEND_ETCD && c->etcd.endpoints.n == 0) {
 		problem(problems, name, 0,
-			"state_backend \"etcd\" is not available in this version; use \"dir\"");
+			"state_backend \"etcd\" needs at least one endpoint in etcd.endpoints");
+		bad++;
+	}
+	if (c->etcd.key_file[0] != '\0' && c->etcd.cert_file[0] == '\0') {
+		problem(problems, name, 0, "etcd.key_file is set but etcd.cert_file is not");
 		bad++;
 	}
 	return bad;

@@ -74,6 +74,11 @@ int sd_config_parse(const char *text, const char *name, struct sd_config *c,
 
 void sd_config_free(struct sd_config *c);
 
+/* An etcd endpoint: https://HOST[:PORT][/], or http:// to a loopback host
+ * (127.0.0.0/8, [::1], localhost); no credentials, path or query. 0, or -1
+ * with the reason in *WHY. */
+int sd_etcd_endpoint_check(const char *url, const char **why);
+
 const char *sd_algo_name(int algo);
 
 #endif

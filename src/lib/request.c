@@ -92,6 +92,43 @@ int sd_request_relock(struct sd_request *r)
 	return 0;
 }
 
+/* The observation class of this sign-in, or -1 when nothing is recorded
+ * for it (invalid or unknown users, exempt, break-glass, noninteractive). */
+static int observe_class(const struct sd_request *r, enum sd_seen_class *cls)
+{
+	const struct sd_facts *f = &r->facts;
+
+	if (!f->config_ok || !r->cfg.enabled || !f->name_ok || !f->user_known || f->nss_error ||
+	    (f->role != SD_ROLE_USER && f->role != SD_ROLE_ADMIN))
+		return -1;
+	switch (f->cls) {
+	case SD_CLASS_STANDARD:
+		*cls = SD_SEEN_STANDARD;
+		return 0;
+	case SD_CLASS_PRIVILEGED:
+		*cls = SD_SEEN_PRIVILEGED;
+		return 0;
+	case SD_CLASS_LEGACY:
+		*cls = SD_SEEN_LEGACY;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+void sd_request_note(struct sd_request *r, struct sd_state *st)
+{
+	enum sd_seen_class cls;
+	char service[SD_SERVICE_LEN];
+
+	if (observe_class(r, &cls) != 0)
+		return;
+	sd_sanitize(service, sizeof(service), r->service);
+	if (service[0] == '\0')
+		snprintf(service, sizeof(service), "-");
+	sd_state_observe(st, cls, service, r->now);
+}
+
 int sd_request_observe(struct sd_request *r)
 {
 	const struct sd_facts *f = &r->facts;
@@ -100,22 +137,8 @@ int sd_request_observe(struct sd_request *r)
 	char service[SD_SERVICE_LEN];
 	int rc;
 
-	if (!f->config_ok || !r->cfg.enabled || !f->name_ok || !f->user_known || f->nss_error ||
-	    (f->role != SD_ROLE_USER && f->role != SD_ROLE_ADMIN))
+	if (observe_class(r, &cls) != 0)
 		return 0;
-	switch (f->cls) {
-	case SD_CLASS_STANDARD:
-		cls = SD_SEEN_STANDARD;
-		break;
-	case SD_CLASS_PRIVILEGED:
-		cls = SD_SEEN_PRIVILEGED;
-		break;
-	case SD_CLASS_LEGACY:
-		cls = SD_SEEN_LEGACY;
-		break;
-	default:
-		return 0;
-	}
 	if (r->verdict.rule == 8)
 		return 0; /* unreadable or corrupt: never touched here */
 	sd_sanitize(service, sizeof(service), r->service);

@@ -59,6 +59,10 @@ int sd_request_relock(struct sd_request *r);
  * and decides as if nothing happened. */
 int sd_request_observe(struct sd_request *r);
 
+/* Apply this sign-in's observations to ST in memory, for a save the caller
+ * makes anyway (enforce mode records them only alongside such writes). */
+void sd_request_note(struct sd_request *r, struct sd_state *st);
+
 void sd_request_free(struct sd_request *r);
 
 #endif

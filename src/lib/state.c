@@ -102,11 +102,20 @@ enum {
 	S_SEEN_LEGACY,
 	S_NKEYS
 };
-static const char *const state_keys[S_NKEYS] = {
-	"version",	    "grace_start",	  "grace_ended",	"enrolled",
-	"last_step",	    "last_totp",	  "failures",		"locked_until",
-	"compromised",	    "password_reset",	  "last_seen",		"last_seen_standard",
-	"last_seen_privileged", "last_seen_legacy"};
+static const char *const state_keys[S_NKEYS] = {"version",
+						"grace_start",
+						"grace_ended",
+						"enrolled",
+						"last_step",
+						"last_totp",
+						"failures",
+						"locked_until",
+						"compromised",
+						"password_reset",
+						"last_seen",
+						"last_seen_standard",
+						"last_seen_privileged",
+						"last_seen_legacy"};
 
 static const char *const seen_class_names[SD_SEEN_NCLASS] = {"standard", "privileged", "legacy"};
 
@@ -197,8 +206,8 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 			if (!service_name_ok(val))
 				return fail(why, whylen, it.lineno, "bad service name");
 			if (sd_state_find_legacy(st, val) != NULL)
-				return fail(why, whylen, it.lineno, "legacy service %s listed twice",
-					    val);
+				return fail(why, whylen, it.lineno,
+					    "legacy service %s listed twice", val);
 			lu = &st->legacy[st->nlegacy];
 			if (sd_time_parse(when, &lu->last) != 0)
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", when);
@@ -232,15 +241,15 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 		case S_SEEN_STANDARD:
 		case S_SEEN_PRIVILEGED:
 		case S_SEEN_LEGACY: {
-			time_t *dst = k == S_GRACE		? &st->grace_start
-				      : k == S_GRACE_END	? &st->grace_ended
-				      : k == S_ENROLLED		? &st->enrolled
-				      : k == S_LAST_TOTP	? &st->last_totp
-				      : k == S_LOCKED		? &st->locked_until
-				      : k == S_SEEN		? &st->last_seen
-				      : k == S_SEEN_STANDARD	? &st->seen_class[SD_SEEN_STANDARD]
-				      : k == S_SEEN_PRIVILEGED	? &st->seen_class[SD_SEEN_PRIVILEGED]
-								: &st->seen_class[SD_SEEN_LEGACY];
+			time_t *dst = k == S_GRACE	       ? &st->grace_start
+				      : k == S_GRACE_END       ? &st->grace_ended
+				      : k == S_ENROLLED	       ? &st->enrolled
+				      : k == S_LAST_TOTP       ? &st->last_totp
+				      : k == S_LOCKED	       ? &st->locked_until
+				      : k == S_SEEN	       ? &st->last_seen
+				      : k == S_SEEN_STANDARD   ? &st->seen_class[SD_SEEN_STANDARD]
+				      : k == S_SEEN_PRIVILEGED ? &st->seen_class[SD_SEEN_PRIVILEGED]
+							       : &st->seen_class[SD_SEEN_LEGACY];
 
 			if (sd_time_parse(val, dst) != 0)
 				return fail(why, whylen, it.lineno, "bad time \"%s\"", val);

@@ -51,9 +51,9 @@ struct sd_state {
 	/* Observations for the rollout report. They never take part in a
 	 * decision (nor in sd_effective_now): a user seen in report-only mode
 	 * is still a fresh user when enforcement starts. */
-	time_t last_seen;		     /* last sign-in seen, any class */
-	time_t seen_class[SD_SEEN_NCLASS];   /* last sign-in per class */
-	size_t nlegacy;			     /* entries in legacy[] */
+	time_t last_seen;			    /* last sign-in seen, any class */
+	time_t seen_class[SD_SEEN_NCLASS];	    /* last sign-in per class */
+	size_t nlegacy;				    /* entries in legacy[] */
 	struct sd_legacy_use legacy[SD_MAX_LEGACY]; /* last use per legacy service */
 	uint64_t rev; /* backend revision, for compare-and-swap stores */
 };

@@ -11,6 +11,8 @@ int sd_store_open(const struct sd_config *c, unsigned flags, struct sd_store **o
 	switch (c->state_backend) {
 	case SD_BACKEND_DIR:
 		return sd_store_dir_open(c, flags, out, err);
+	case SD_BACKEND_ETCD:
+		return sd_store_etcd_open(c, flags, out, err);
 	default:
 		sd_err_set(err, "state backend not available in this build");
 		return -ENOTSUP;

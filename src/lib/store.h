@@ -77,5 +77,11 @@ int sd_store_list(struct sd_store *s, int (*cb)(const char *user, void *ctx), vo
 /* Backends. */
 int sd_store_dir_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
 		      struct sd_err *err);
+/* etcd (see store_etcd.c): lock only records the user; every save is a
+ * compare-and-swap on the state key's revision and fails with -EAGAIN when
+ * another host or sign-in changed the state first, which a sign-in must
+ * treat as a deny. */
+int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
+		       struct sd_err *err);
 
 #endif

@@ -45,12 +45,17 @@ static void parse_args(int argc, const char **argv, struct args *a)
 	}
 }
 
-static const char *item(pam_handle_t *pamh, int type)
+/* A string item, or NULL if it is not set. A failed lookup sets *FAILED:
+ * the caller must deny, never go on as if the item were unset (a legacy
+ * service with no PAM_SERVICE would pass for a standard one). */
+static const char *item(pam_handle_t *pamh, int type, int *failed)
 {
 	const void *v = NULL;
 
-	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS) {
+		*failed = 1;
 		return NULL;
+	}
 	return v;
 }
 
@@ -121,6 +126,7 @@ static int mark_grace(struct sd_request *r, int start)
 		return rc;
 	if (start && r->verdict.start_grace) {
 		r->st.grace_start = r->now;
+		sd_request_note(r, &r->st);
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
 		r->verdict.days_left = r->cfg.grace_days;
 	} else if (!start && r->verdict.end_grace) {
@@ -227,6 +233,7 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 			r->st.enrolled = r->now;
 		if (r->facts.location_ok)
 			sd_state_touch_loc(&r->st, r->location, r->now);
+		sd_request_note(r, &r->st);
 		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
 		if (rc == 0) {
 			*reason = enrolling	       ? "enrolled-at-login"
@@ -445,7 +452,7 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	const char *user = NULL;
 	const char *reason;
 	int pamrc = phase == SD_PHASE_AUTH ? PAM_AUTH_ERR : PAM_PERM_DENIED;
-	int deny = pamrc;
+	int deny = pamrc, item_failed = 0;
 	size_t i;
 
 	memset(&r, 0, sizeof(r));
@@ -455,12 +462,16 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	r.phase = phase;
 	r.config_path = a.config;
 	r.username = user;
-	r.service = item(pamh, PAM_SERVICE);
+	r.service = item(pamh, PAM_SERVICE, &item_failed);
 	r.service_tag = a.service_tag;
-	r.rhost = item(pamh, PAM_RHOST);
+	r.rhost = item(pamh, PAM_RHOST, &item_failed);
 	r.now = sd_now();
 
-	if (a.bad != NULL) {
+	if (item_failed) {
+		pam_syslog(pamh, LOG_ERR, "cannot read PAM_SERVICE or PAM_RHOST");
+		r.verdict.kind = SD_V_DENY;
+		r.verdict.reason = "pam-error";
+	} else if (a.bad != NULL) {
 		char arg[64];
 
 		/* A mistyped argument must not silently weaken the stack. */
@@ -481,9 +492,13 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 	if (r.verdict.rule == 8)
 		pam_syslog(pamh, LOG_ERR, "%s", r.err.msg);
 	reason = r.verdict.reason;
-	/* Rollout observations, in both modes (see sd_request_observe): at most
-	 * one write a day per field, never a change to the decision. */
-	if (sd_request_observe(&r) != 0) {
+	/* Rollout observations (see sd_request_observe), never a change to the
+	 * decision: in report-only mode at most one write a day per field; in
+	 * enforce mode only for refused legacy attempts, since a sign-in that
+	 * changes nothing writes nothing (other sign-ins record them with the
+	 * writes they make anyway, see sd_request_note). */
+	if ((r.cfg.mode == SD_MODE_REPORT_ONLY || r.facts.cls == SD_CLASS_LEGACY) &&
+	    sd_request_observe(&r) != 0) {
 		pam_syslog(pamh, LOG_ERR, "cannot record sign-in of %s for the rollout report: %s",
 			   r.user.name, r.err.msg);
 		r.err.msg[0] = '\0';
@@ -603,7 +618,7 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	struct args a;
 	const char *user = NULL;
 	const void *mark = NULL, *pw = NULL;
-	int pamrc = PAM_AUTHTOK_ERR;
+	int pamrc = PAM_AUTHTOK_ERR, item_failed = 0;
 
 	if (flags & PAM_PRELIM_CHECK) {
 		/* A new password change starts: forget an earlier one's mark. */
@@ -621,8 +636,12 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	r.phase = SD_PHASE_AUTH;
 	r.config_path = a.config;
 	r.username = user;
-	r.service = item(pamh, PAM_SERVICE);
+	r.service = item(pamh, PAM_SERVICE, &item_failed);
 	r.now = sd_now();
+	if (item_failed) {
+		pam_syslog(pamh, LOG_ERR, "cannot read PAM_SERVICE");
+		goto done;
+	}
 	if (sd_request_gate(&r) && (r.verdict.rule <= 5)) {
 		/* disabled, config, name, unknown user, exempt: as in auth */
 		pamrc = r.verdict.kind == SD_V_IGNORE	      ? PAM_IGNORE

@@ -15,29 +15,39 @@ sd_service cron
 ISO='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'
 COMPROMISED_MSG="compromised: contact an administrator"
 
-# Legacy services are refused, and nothing is recorded.
+# Legacy services are refused; only the attempt is recorded (once a day, for
+# the rollout report: t_rollout.sh), no grace clock.
 sd_pam imap bob acct_mgmt
 expect_result "$PERM_DENIED" "legacy: account phase denied"
 expect_log "legacy: log" user=bob service=imap class=legacy decision=deny reason=legacy-service
-expect_no_file "$T/state/users/bob" "legacy: no grace clock started"
+expect_state_not bob '^grace_start ' "legacy: no grace clock started"
+expect_state bob "^legacy_service imap $ISO\$" "legacy: the attempt is recorded for the report"
 sd_ctl enroll dave --secret "$SECRET_A"
 sd_pam imap dave acct_mgmt
 expect_result "$PERM_DENIED" "legacy: denied for an enrolled user too"
 sd_pam imap alice acct_mgmt
 expect_result "$PERM_DENIED" "legacy: denied for an admin too"
 
-# Noninteractive services: the module abstains.
+# Noninteractive services: the module abstains and records nothing.
+before=$(snapshot)
 sd_pam cron bob acct_mgmt
 expect_result ignore "noninteractive: account phase abstains"
 expect_log "noninteractive: log" user=bob service=cron class=noninteractive decision=ignore \
 	reason=noninteractive
-expect_no_file "$T/state/users/bob" "noninteractive: no grace clock started"
+expect_state_not bob '^grace_start ' "noninteractive: no grace clock started"
+if [ "$(snapshot)" = "$before" ]; then
+	pass "noninteractive: nothing written"
+else
+	fail "noninteractive: the state changed"
+fi
 
 # Not enrolled, in grace: allowed, and the clock starts.
 sd_pam sshd bob acct_mgmt
 expect_result success "grace: unenrolled user allowed in the account phase"
 expect_log "grace: log" user=bob role=user service=sshd decision=allow reason=grace rule=10
 expect_state bob "^grace_start $ISO\$" "grace: acct_mgmt starts the grace clock"
+# In enforce mode a sign-in that changes nothing writes nothing, not even
+# an observation (those ride on writes made anyway: t_rollout.sh).
 before=$(snapshot)
 SD_FAKETIME=+13d sd_pam sshd bob acct_mgmt
 expect_result success "grace: still allowed at +13d"

@@ -5,6 +5,13 @@
 # service account. Runs under pam_wrapper + nss_wrapper: nothing under /etc.
 . "$(dirname "$0")/lib.sh"
 
+if [ -n "${SD_PRELOAD_FIRST:-}" ] || [ -n "${SD_WRAP_PREFIX:-}" ]; then
+	# The normal run covers this daemon; the module itself runs under
+	# the sanitizers and valgrind in the pamtester tests.
+	echo "SKIP: dovecot's chrooted login processes cannot run the sanitizer runtime"
+	exit 77
+fi
+
 if [ "$(id -u)" -ne 0 ] || [ ! -x /usr/sbin/dovecot ] || ! command -v curl >/dev/null; then
 	echo "SKIP: needs root, dovecot-imapd, dovecot-pop3d and curl"
 	exit 77

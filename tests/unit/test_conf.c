@@ -209,7 +209,7 @@ static const char every_key[] =
 	"leaked = { check = true; url = \"https://hibp.example.org/range/\"; timeout_ms = 500;\n"
 	"           on_error = \"deny\"; auto_dismiss_on_reset = true;\n"
 	"           ca_file = \"/etc/ssl/mirror.pem\"; proxy = \"http://proxy.example:3128\"; };\n"
-	"etcd = { endpoints = [\"https://etcd1.example:2379\", \"http://10.0.0.2:2379\"];\n"
+	"etcd = { endpoints = [\"https://etcd1.example:2379\", \"http://127.0.0.1:2379\"];\n"
 	"         prefix = \"/fleet/\"; ca_file = \"/etc/etcd/ca.pem\";\n"
 	"         cert_file = \"/etc/etcd/client.pem\"; key_file = \"/etc/etcd/client.key\";\n"
 	"         timeout_ms = 900; };\n";
@@ -224,7 +224,7 @@ static void test_every_key(void **unused)
 	static const char *const priv[] = {"sudo", "doas", NULL};
 	static const char *const none[] = {NULL};
 	static const char *const nets[] = {"192.0.2.0/24", "2001:db8::/48", "203.0.113.9", NULL};
-	static const char *const eps[] = {"https://etcd1.example:2379", "http://10.0.0.2:2379",
+	static const char *const eps[] = {"https://etcd1.example:2379", "http://127.0.0.1:2379",
 					  NULL};
 	struct sd_config c;
 
@@ -449,11 +449,53 @@ static void test_bad_enums(void **unused)
 	parse_bad("leaked = { on_error = \"maybe\"; };\n", 1, "leaked.on_error");
 	parse_bad("state_backend = \"file\";\n", 1, "state_backend");
 
-	/* etcd is a known value, but not available in this version */
+	/* etcd needs at least one endpoint */
 	assert_int_equal(parse("state_backend = \"etcd\";\n", &c, &p), -EINVAL);
-	assert_true(has_problem(&p, NAME ":", "etcd"));
+	assert_true(has_problem(&p, NAME ":", "etcd.endpoints"));
 	sd_config_free(&c);
 	sd_strlist_free(&p);
+	parse_ok("state_backend = \"etcd\";\n"
+		 "etcd = { endpoints = [\"https://10.0.0.1:2379\", \"http://127.0.0.1:2379\"]; };\n",
+		 &c);
+	assert_int_equal(c.state_backend, SD_BACKEND_ETCD);
+	sd_config_free(&c);
+	/* a key without its certificate */
+	assert_int_equal(parse("etcd = { endpoints = [\"https://e:2379\"]; key_file = \"/k.pem\"; };\n",
+			       &c, &p),
+			 -EINVAL);
+	assert_true(has_problem(&p, NAME ":", "etcd.key_file"));
+	sd_config_free(&c);
+	sd_strlist_free(&p);
+}
+
+static void test_etcd_endpoints(void **unused)
+{
+	static const char *const good[] = {
+		"https://etcd1.example:2379", "https://10.0.0.1:2379/", "https://[2001:db8::1]:2379",
+		"https://etcd", "http://127.0.0.1:2379", "http://127.1.2.3:1", "http://[::1]:2379",
+		"http://localhost:2379", "http://LOCALHOST", NULL};
+	static const char *const bad[] = {
+		"http://10.0.0.2:2379", "http://etcd.example:2379", "http://128.0.0.1:2379",
+		"http://127.0.0.1.evil.example:2379", "http://[::2]:2379", "http://localhost.evil:1",
+		"http://user@127.0.0.1:2379", "https://user:pw@etcd:2379", "https://etcd:2379/v3",
+		"https://etcd:2379?x=1", "https://etcd:0", "https://etcd:65536", "https://etcd:",
+		"https://", "https://:2379", "https://[::1", "ftp://etcd:2379", "etcd:2379",
+		"https://etcd:2379#f", NULL};
+	const char *why;
+	size_t i;
+
+	for (i = 0; good[i] != NULL; i++) {
+		why = NULL;
+		if (sd_etcd_endpoint_check(good[i], &why) != 0)
+			fail_msg("%s refused: %s", good[i], why);
+	}
+	for (i = 0; bad[i] != NULL; i++) {
+		why = NULL;
+		if (sd_etcd_endpoint_check(bad[i], &why) == 0)
+			fail_msg("%s accepted", bad[i]);
+		assert_non_null(why);
+	}
+	parse_bad("etcd = { endpoints = [\"http://10.0.0.2:2379\"]; };\n", 1, "loopback");
 }
 
 /* ---- bad paths and strings ------------------------------------------- */
@@ -802,6 +844,7 @@ int main(void)
 		cmocka_unit_test(test_load_foreign_owner),
 		cmocka_unit_test(test_load_too_large),
 		cmocka_unit_test(test_load_nul_byte),
+		cmocka_unit_test(test_etcd_endpoints),
 	};
 
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);

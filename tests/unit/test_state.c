@@ -1399,6 +1399,227 @@ static void test_store_lock_exclusive(void **state)
 	sd_store_close(s);
 }
 
+/* ---- rollout observations (last_seen*, legacy_service) ---------------- */
+
+static void test_state_observe_round_trip(void **unused)
+{
+	struct sd_state st, back;
+	char why[200] = "";
+	char *text;
+	size_t len, i;
+
+	fill_state(&st);
+	st.last_seen = T0 + 7200;
+	st.seen_class[SD_SEEN_STANDARD] = T0 + 3600;
+	st.seen_class[SD_SEEN_PRIVILEGED] = T0 + 7200;
+	st.seen_class[SD_SEEN_LEGACY] = T0 - 86400;
+	st.nlegacy = 2;
+	snprintf(st.legacy[0].service, sizeof(st.legacy[0].service), "imap");
+	st.legacy[0].last = T0 - 86400;
+	snprintf(st.legacy[1].service, sizeof(st.legacy[1].service), "pop3");
+	st.legacy[1].last = T0 - 2 * 86400;
+	assert_int_equal(sd_state_format(&st, "bob", &text, &len), 0);
+	assert_non_null(strstr(text, "\nlast_seen 2026-11-23T16:05:00Z\n"));
+	assert_non_null(strstr(text, "\nlast_seen_standard 2026-11-23T15:05:00Z\n"));
+	assert_non_null(strstr(text, "\nlast_seen_privileged 2026-11-23T16:05:00Z\n"));
+	assert_non_null(strstr(text, "\nlast_seen_legacy 2026-11-22T14:05:00Z\n"));
+	assert_non_null(strstr(text, "\nlegacy_service imap 2026-11-22T14:05:00Z\n"));
+	assert_non_null(strstr(text, "\nlegacy_service pop3 2026-11-21T14:05:00Z\n"));
+	memset(&back, 0x5a, sizeof(back));
+	if (sd_state_parse(text, len, &back, why, sizeof(why)) != 0)
+		fail_msg("parse of formatted state failed: %s\n%s", why, text);
+	assert_state_equal(&st, &back);
+	assert_int_equal(back.last_seen, st.last_seen);
+	for (i = 0; i < SD_SEEN_NCLASS; i++)
+		assert_int_equal(back.seen_class[i], st.seen_class[i]);
+	assert_int_equal(back.nlegacy, 2);
+	assert_string_equal(back.legacy[0].service, "imap");
+	assert_int_equal(back.legacy[0].last, T0 - 86400);
+	assert_string_equal(back.legacy[1].service, "pop3");
+	assert_int_equal(back.legacy[1].last, T0 - 2 * 86400);
+	free(text);
+
+	/* unset observations are left out */
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sd_state_format(&st, "bob", &text, &len), 0);
+	assert_null(strstr(text, "last_seen"));
+	assert_null(strstr(text, "legacy_service"));
+	free(text);
+}
+
+static void test_state_observe_parse_handwritten(void **unused)
+{
+	struct sd_state st;
+	char why[200] = "";
+	int rc;
+
+	rc = parse_text("version 1\n"
+			"legacy_service smtp 2026-11-23T14:05:00Z\n"
+			"last_seen_legacy 2026-11-23T14:05:00Z\n"
+			"last_seen 2026-11-23T14:05:00Z\n"
+			"legacy_service imap 2026-11-22T14:05:00Z\n",
+			&st, why, sizeof(why));
+	if (rc != 0)
+		fail_msg("%s", why);
+	assert_int_equal(st.last_seen, T0);
+	assert_int_equal(st.seen_class[SD_SEEN_LEGACY], T0);
+	assert_int_equal(st.seen_class[SD_SEEN_STANDARD], 0);
+	assert_int_equal(st.nlegacy, 2);
+	assert_non_null(sd_state_find_legacy(&st, "imap"));
+	assert_int_equal(sd_state_find_legacy(&st, "imap")->last, T0 - 86400);
+	assert_null(sd_state_find_legacy(&st, "pop3"));
+	/* observations never make a user look enrolled, flagged or in grace */
+	assert_int_equal(st.enrolled, 0);
+	assert_int_equal(st.grace_start, 0);
+	assert_int_equal(st.compromised, 0);
+}
+
+static void test_state_observe_parse_bad(void **unused)
+{
+	char text[2048], name[SD_SERVICE_LEN + 8];
+	struct sd_state st;
+	size_t len;
+	int i;
+
+	/* before the version line, repeated, bad times */
+	BAD("last_seen 2026-11-23T14:05:00Z\nversion 1\n", 1);
+	BAD("legacy_service imap 2026-11-23T14:05:00Z\nversion 1\n", 1);
+	BAD("version 1\nlast_seen 2026-11-23T14:05:00Z\nlast_seen 2026-11-23T14:05:00Z\n", 3);
+	BAD("version 1\nlast_seen_standard 2026-11-23T14:05:00Z\n"
+	    "last_seen_standard 2026-11-24T14:05:00Z\n",
+	    3);
+	BAD("version 1\nlast_seen yesterday\n", 2);
+	BAD("version 1\nlast_seen_privileged 1795442700\n", 2);
+	BAD("version 1\nlast_seen_legacy 2026-11-31T00:00:00Z\n", 2);
+	BAD("version 1\nlast_seen_noninteractive 2026-11-23T14:05:00Z\n", 2);
+	BAD("version 1\nLast_seen 2026-11-23T14:05:00Z\n", 2);
+	/* legacy_service: a name and a time, each service once */
+	BAD("version 1\nlegacy_service imap\n", 2);
+	BAD("version 1\nlegacy_service 2026-11-23T14:05:00Z\n", 2);
+	BAD("version 1\nlegacy_service  2026-11-23T14:05:00Z\n", 2);
+	BAD("version 1\nlegacy_service im ap 2026-11-23T14:05:00Z\n", 2);
+	BAD("version 1\nlegacy_service imap 2026-11-23\n", 2);
+	BAD("version 1\nlegacy_service imap 2026-11-23T14:05:00Z\n"
+	    "legacy_service imap 2026-11-24T14:05:00Z\n",
+	    3);
+	BAD("version 1\nlegacy_service imap\x01 2026-11-23T14:05:00Z\n", 2);
+
+	/* SD_MAX_LEGACY services are fine, one more is not */
+	len = (size_t)snprintf(text, sizeof(text), "version 1\n");
+	for (i = 0; i < SD_MAX_LEGACY; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"legacy_service svc%d 2026-11-23T14:05:00Z\n", i);
+	assert_int_equal(sd_state_parse(text, len, &st, NULL, 0), 0);
+	assert_int_equal(st.nlegacy, SD_MAX_LEGACY);
+	snprintf(text + len, sizeof(text) - len, "legacy_service more 2026-11-23T14:05:00Z\n");
+	state_bad(text, strlen(text), SD_MAX_LEGACY + 2);
+
+	/* a name of SD_SERVICE_LEN - 1 bytes fits, SD_SERVICE_LEN does not */
+	memset(name, 's', SD_SERVICE_LEN - 1);
+	name[SD_SERVICE_LEN - 1] = '\0';
+	snprintf(text, sizeof(text), "version 1\nlegacy_service %s 2026-11-23T14:05:00Z\n", name);
+	assert_int_equal(parse_text(text, &st, NULL, 0), 0);
+	assert_string_equal(st.legacy[0].service, name);
+	memset(name, 's', SD_SERVICE_LEN);
+	name[SD_SERVICE_LEN] = '\0';
+	snprintf(text, sizeof(text), "version 1\nlegacy_service %s 2026-11-23T14:05:00Z\n", name);
+	state_bad(text, strlen(text), 2);
+}
+
+static void test_state_observe_daily(void **unused)
+{
+	struct sd_state st, before;
+	time_t midnight = T0 - T0 % 86400;
+
+	memset(&st, 0, sizeof(st));
+	/* the first sign-in records the time, the class and nothing else */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, NULL, T0), 1);
+	assert_int_equal(st.last_seen, T0);
+	assert_int_equal(st.seen_class[SD_SEEN_STANDARD], T0);
+	assert_int_equal(st.seen_class[SD_SEEN_PRIVILEGED], 0);
+	assert_int_equal(st.seen_class[SD_SEEN_LEGACY], 0);
+	assert_int_equal(st.nlegacy, 0);
+	assert_int_equal(st.grace_start, 0);
+	/* later the same UTC day: nothing changes (no write) */
+	before = st;
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, NULL, T0 + 3600), 0);
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, NULL, midnight + 86399), 0);
+	assert_memory_equal(&st, &before, sizeof(st));
+	/* another class the same day: only that field */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_PRIVILEGED, "sudo", T0 + 60), 1);
+	assert_int_equal(st.seen_class[SD_SEEN_PRIVILEGED], T0 + 60);
+	assert_int_equal(st.last_seen, T0);
+	assert_int_equal(st.nlegacy, 0);
+	/* the next day moves it */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, NULL, midnight + 86400), 1);
+	assert_int_equal(st.last_seen, midnight + 86400);
+	assert_int_equal(st.seen_class[SD_SEEN_STANDARD], midnight + 86400);
+	assert_int_equal(st.seen_class[SD_SEEN_PRIVILEGED], T0 + 60);
+	/* an earlier time (clock set back) never moves anything back */
+	before = st;
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, NULL, T0 - 30 * 86400), 0);
+	assert_memory_equal(&st, &before, sizeof(st));
+	/* out-of-range class: nothing */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_NCLASS, NULL, T0 + 99 * 86400), 0);
+	assert_memory_equal(&st, &before, sizeof(st));
+}
+
+static void test_state_observe_legacy(void **unused)
+{
+	struct sd_state st, back;
+	char name[16], *text;
+	size_t len;
+	int i;
+
+	memset(&st, 0, sizeof(st));
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "imap", T0), 1);
+	assert_int_equal(st.nlegacy, 1);
+	assert_string_equal(st.legacy[0].service, "imap");
+	assert_int_equal(st.legacy[0].last, T0);
+	assert_int_equal(st.seen_class[SD_SEEN_LEGACY], T0);
+	assert_int_equal(st.last_seen, T0);
+	/* the same service the same day: nothing; another one: a new entry */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "imap", T0 + 10), 0);
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "pop3", T0 + 10), 1);
+	assert_int_equal(st.nlegacy, 2);
+	assert_int_equal(sd_state_find_legacy(&st, "pop3")->last, T0 + 10);
+	assert_int_equal(sd_state_find_legacy(&st, "imap")->last, T0);
+	/* the next day moves only that service's time */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "imap", T0 + 86400), 1);
+	assert_int_equal(sd_state_find_legacy(&st, "imap")->last, T0 + 86400);
+	assert_int_equal(sd_state_find_legacy(&st, "pop3")->last, T0 + 10);
+	/* a name that cannot be stored as it is becomes "-" */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "a b", T0 + 86400), 1);
+	assert_non_null(sd_state_find_legacy(&st, "-"));
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, NULL, T0 + 86400), 0);
+	assert_int_equal(st.nlegacy, 3);
+	/* other classes never add a legacy entry */
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_STANDARD, "imap2", T0 + 86400), 1);
+	assert_null(sd_state_find_legacy(&st, "imap2"));
+
+	/* at most SD_MAX_LEGACY: the oldest makes room */
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < SD_MAX_LEGACY; i++) {
+		snprintf(name, sizeof(name), "svc%d", i);
+		/* svc3 is the oldest */
+		sd_state_observe(&st, SD_SEEN_LEGACY, name, T0 + (i == 3 ? -5 : i) * 86400);
+	}
+	assert_int_equal(st.nlegacy, SD_MAX_LEGACY);
+	assert_int_equal(sd_state_observe(&st, SD_SEEN_LEGACY, "newest", T0 + 20 * 86400), 1);
+	assert_int_equal(st.nlegacy, SD_MAX_LEGACY);
+	assert_null(sd_state_find_legacy(&st, "svc3"));
+	assert_non_null(sd_state_find_legacy(&st, "svc0"));
+	assert_int_equal(sd_state_find_legacy(&st, "newest")->last, T0 + 20 * 86400);
+	/* and what it made still parses */
+	assert_int_equal(sd_state_format(&st, "bob", &text, &len), 0);
+	assert_int_equal(sd_state_parse(text, len, &back, NULL, 0), 0);
+	assert_int_equal(back.nlegacy, SD_MAX_LEGACY);
+	free(text);
+	assert_string_equal(sd_seen_class_name(SD_SEEN_STANDARD), "standard");
+	assert_string_equal(sd_seen_class_name(SD_SEEN_PRIVILEGED), "privileged");
+	assert_string_equal(sd_seen_class_name(SD_SEEN_LEGACY), "legacy");
+}
+
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_setup, store_teardown)
 
 int main(void)
@@ -1446,6 +1667,11 @@ int main(void)
 		STORE_TEST(test_store_remove),
 		STORE_TEST(test_store_list),
 		STORE_TEST(test_store_lock_exclusive),
+		cmocka_unit_test(test_state_observe_round_trip),
+		cmocka_unit_test(test_state_observe_parse_handwritten),
+		cmocka_unit_test(test_state_observe_parse_bad),
+		cmocka_unit_test(test_state_observe_daily),
+		cmocka_unit_test(test_state_observe_legacy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,1243 @@
+/* store_etcd.c - the fleet backend: per-user state and secrets in etcd v3,
+ * through its HTTP/JSON gateway (POST /v3/kv/range and /v3/kv/txn, keys
+ * and values in base64), with libcurl and json-c.
+ *
+ *   PREFIX "state/" USER     the state text (secdefaults-state(5))
+ *   PREFIX "secrets/" USER   the secret text; a separate range, so an etcd
+ *                            role can read state without reading secrets
+ *
+ * Concurrency. etcd has no cheap per-user lock over the gateway, so
+ * sd_store_lock only records the user, and every write is a transaction
+ * that compares the state key's mod_revision with the one this handle last
+ * read or wrote (create_revision == 0 for a user not yet stored) before it
+ * puts. A write that loses the race fails with -EAGAIN and changes nothing;
+ * the caller must not treat the sign-in as a success. The module's
+ * pre-count save and its final save are each such a transaction, so when
+ * two hosts check the same code at once, the second of them to write finds
+ * the revision moved and is denied: no step can be accepted twice, and no
+ * counted failure can be overwritten. Secret writes are guarded by the
+ * state key's revision too (a secret saved during a sign-in that has since
+ * lost the race is not stored). sd_store_sync has nothing to do: a
+ * transaction that returns is in the log of a quorum of members.
+ *
+ * Requests. Each request goes to the endpoint that answered last and, when
+ * that one fails (no connection, timeout, HTTP 5xx, an unreadable reply),
+ * to the next one, each endpoint at most once per request and each attempt
+ * bounded by etcd.timeout_ms. Reads are linearizable (etcd's default), so
+ * a member without quorum cannot answer with old state. libcurl is locked
+ * down as for the leaked check: the scheme of the endpoint only (https,
+ * or http for loopback endpoints, which the configuration enforces), peer
+ * and host verified with etcd.ca_file, client certificate etcd.cert_file
+ * and etcd.key_file, TLS 1.2 or later, no redirects, CURLOPT_PROXY "" so
+ * the environment's proxy variables are ignored, no signals, a size cap on
+ * replies. Request bodies and replies that may carry a secret are wiped;
+ * the copies json-c makes while parsing a secret's reply are not. */
+#include "config.h"
+
+#include "store.h"
+#include "store_etcd.h"
+#include "user.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STATE_DIR "state/"
+#define SECRET_DIR "secrets/"
+#define LIST_PAGE 500
+
+/* ---- base64 and replies (no network) ------------------------------------ */
+
+static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int sd_etcd_b64_encode(const unsigned char *in, size_t len, char **out)
+{
+	size_t i, o = 0;
+	char *s;
+
+	*out = NULL;
+	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return -ENOMEM;
+	s = malloc((len + 2) / 3 * 4 + 1);
+	if (s == NULL)
+		return -ENOMEM;
+	for (i = 0; i + 2 < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		s[o++] = b64chars[v >> 18];
+		s[o++] = b64chars[(v >> 12) & 63];
+		s[o++] = b64chars[(v >> 6) & 63];
+		s[o++] = b64chars[v & 63];
+	}
+	if (i < len) {
+		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < len ? (uint32_t)in[i + 1] << 8 : 0);
+
+		s[o++] = b64chars[v >> 18];
+		s[o++] = b64chars[(v >> 12) & 63];
+		s[o++] = i + 1 < len ? b64chars[(v >> 6) & 63] : '=';
+		s[o++] = '=';
+	}
+	s[o] = '\0';
+	*out = s;
+	return 0;
+}
+
+static int b64val(char ch)
+{
+	const char *p;
+
+	if (ch == '\0' || ch == '=')
+		return -1;
+	p = strchr(b64chars, ch);
+	return p == NULL ? -1 : (int)(p - b64chars);
+}
+
+int sd_etcd_b64_decode(const char *in, unsigned char **out, size_t *outlen)
+{
+	size_t len = strlen(in), i, o = 0, pad = 0;
+	unsigned char *buf;
+
+	*out = NULL;
+	*outlen = 0;
+	if (len % 4 != 0)
+		return -EINVAL;
+	if (len > 0 && in[len - 1] == '=')
+		pad++;
+	if (len > 1 && in[len - 2] == '=')
+		pad++;
+	buf = malloc(len / 4 * 3 + 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	for (i = 0; i < len; i += 4) {
+		int v[4], k, last = i + 4 == len;
+		uint32_t x;
+
+		for (k = 0; k < 4; k++) {
+			v[k] = b64val(in[i + k]);
+			if (v[k] < 0 && !(last && k >= 4 - (int)pad && in[i + k] == '=')) {
+				sd_wipe(buf, len / 4 * 3 + 1);
+				free(buf);
+				return -EINVAL;
+			}
+			if (v[k] < 0)
+				v[k] = 0;
+		}
+		x = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+		    (uint32_t)v[3];
+		buf[o++] = (unsigned char)(x >> 16);
+		if (!last || pad < 2)
+			buf[o++] = (unsigned char)(x >> 8);
+		if (!last || pad < 1)
+			buf[o++] = (unsigned char)x;
+		/* Canonical only: the bits a padded group drops must be zero. */
+		if (last && ((pad == 2 && (x & 0xffff) != 0) || (pad == 1 && (x & 0xff) != 0))) {
+			sd_wipe(buf, len / 4 * 3 + 1);
+			free(buf);
+			return -EINVAL;
+		}
+	}
+	buf[o] = '\0';
+	*out = buf;
+	*outlen = o;
+	return 0;
+}
+
+int sd_etcd_prefix_end(const unsigned char *prefix, size_t len, unsigned char **out, size_t *outlen)
+{
+	size_t n = len;
+	unsigned char *e;
+
+	*out = NULL;
+	*outlen = 0;
+	while (n > 0 && prefix[n - 1] == 0xff)
+		n--;
+	if (n == 0)
+		return -EINVAL;
+	e = malloc(n + 1);
+	if (e == NULL)
+		return -ENOMEM;
+	memcpy(e, prefix, n);
+	e[n - 1]++;
+	e[n] = '\0';
+	*out = e;
+	*outlen = n;
+	return 0;
+}
+
+static void set_why(char *why, size_t whylen, const char *text)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", text);
+}
+
+/* The gateway writes int64 fields as strings; accept numbers too. An absent
+ * field is 0 (proto3 leaves zero values out). */
+static int get_u64(json_object *o, const char *name, uint64_t *out)
+{
+	json_object *v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
+		return 0;
+	if (json_object_is_type(v, json_type_string))
+		return sd_parse_u64(json_object_get_string(v), out) == 0 ? 0 : -1;
+	if (json_object_is_type(v, json_type_int)) {
+		int64_t x = json_object_get_int64(v);
+
+		if (x < 0)
+			return -1;
+		*out = (uint64_t)x;
+		return 0;
+	}
+	return -1;
+}
+
+static int get_bool(json_object *o, const char *name, int *out)
+{
+	json_object *v;
+
+	*out = 0;
+	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v) ? 1 : 0;
+	return 0;
+}
+
+static json_object *parse_json(const char *body, size_t len)
+{
+	json_tokener *tok;
+	json_object *o;
+
+	if (body == NULL || len == 0 || len > SD_ETCD_MAX_REPLY)
+		return NULL;
+	tok = json_tokener_new_ex(16);
+	if (tok == NULL)
+		return NULL;
+	o = json_tokener_parse_ex(tok, body, (int)len);
+	if (o != NULL && json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(o);
+		o = NULL;
+	}
+	/* Only white space may follow the object. */
+	if (o != NULL) {
+		size_t used = json_tokener_get_parse_end(tok);
+
+		for (; used < len; used++)
+			if (body[used] != ' ' && body[used] != '\n' && body[used] != '\r' &&
+			    body[used] != '\t') {
+				json_object_put(o);
+				o = NULL;
+				break;
+			}
+	}
+	json_tokener_free(tok);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+/* The base64 string field NAME of O, decoded. Absent: *OUT NULL and 0. */
+static int get_bytes(json_object *o, const char *name, unsigned char **out, size_t *outlen)
+{
+	json_object *v;
+
+	*out = NULL;
+	*outlen = 0;
+	if (!json_object_object_get_ex(o, name, &v) || v == NULL)
+		return 0;
+	if (!json_object_is_type(v, json_type_string))
+		return -EINVAL;
+	return sd_etcd_b64_decode(json_object_get_string(v), out, outlen);
+}
+
+void sd_etcd_kvs_free(struct sd_etcd_kv *kvs, size_t n)
+{
+	size_t i;
+
+	if (kvs == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free(kvs[i].key);
+		if (kvs[i].value != NULL) {
+			sd_wipe(kvs[i].value, kvs[i].vlen);
+			free(kvs[i].value);
+		}
+	}
+	free(kvs);
+}
+
+int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_etcd_kv **kvs,
+			size_t *n, int *more, char *why, size_t whylen)
+{
+	json_object *o, *arr = NULL;
+	struct sd_etcd_kv *v = NULL;
+	size_t i, cnt = 0;
+	int rc = 0;
+
+	*kvs = NULL;
+	*n = 0;
+	*more = 0;
+	o = parse_json(body, len);
+	if (o == NULL) {
+		set_why(why, whylen, "reply is not a JSON object");
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(o, "header", NULL)) {
+		set_why(why, whylen, "reply has no header");
+		rc = -EBADMSG;
+		goto done;
+	}
+	if (get_bool(o, "more", more) != 0) {
+		set_why(why, whylen, "\"more\" is not a boolean");
+		rc = -EBADMSG;
+		goto done;
+	}
+	if (json_object_object_get_ex(o, "kvs", &arr) && arr != NULL) {
+		if (!json_object_is_type(arr, json_type_array)) {
+			set_why(why, whylen, "\"kvs\" is not an array");
+			rc = -EBADMSG;
+			goto done;
+		}
+		cnt = json_object_array_length(arr);
+	}
+	if (cnt > 0) {
+		v = calloc(cnt, sizeof(*v));
+		if (v == NULL) {
+			rc = -ENOMEM;
+			goto done;
+		}
+	}
+	for (i = 0; i < cnt; i++) {
+		json_object *kv = json_object_array_get_idx(arr, i);
+
+		if (kv == NULL || !json_object_is_type(kv, json_type_object)) {
+			set_why(why, whylen, "a kvs entry is not an object");
+			rc = -EBADMSG;
+			break;
+		}
+		if (get_u64(kv, "create_revision", &v[i].create_revision) != 0 ||
+		    get_u64(kv, "mod_revision", &v[i].mod_revision) != 0) {
+			set_why(why, whylen, "a revision is not a number");
+			rc = -EBADMSG;
+			break;
+		}
+		rc = get_bytes(kv, "key", &v[i].key, &v[i].keylen);
+		if (rc == 0 && v[i].key == NULL)
+			rc = -EINVAL;
+		if (rc == 0)
+			rc = get_bytes(kv, "value", &v[i].value, &v[i].vlen);
+		if (rc == -ENOMEM)
+			break;
+		if (rc != 0) {
+			set_why(why, whylen, "a key or value is not base64");
+			rc = -EBADMSG;
+			break;
+		}
+		if (v[i].vlen > maxval) {
+			set_why(why, whylen, "a value is too large");
+			rc = -EBADMSG;
+			break;
+		}
+		if (v[i].mod_revision == 0) {
+			set_why(why, whylen, "a key has no mod_revision");
+			rc = -EBADMSG;
+			break;
+		}
+	}
+	if (rc == 0) {
+		*kvs = v;
+		*n = cnt;
+		v = NULL;
+	}
+done:
+	sd_etcd_kvs_free(v, cnt);
+	json_object_put(o);
+	if (rc != 0)
+		*more = 0;
+	return rc;
+}
+
+int sd_etcd_parse_txn(const char *body, size_t len, int *succeeded, uint64_t *revision, char *why,
+		      size_t whylen)
+{
+	json_object *o, *hdr = NULL;
+	int rc = 0;
+
+	*succeeded = 0;
+	*revision = 0;
+	o = parse_json(body, len);
+	if (o == NULL) {
+		set_why(why, whylen, "reply is not a JSON object");
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
+	    !json_object_is_type(hdr, json_type_object) ||
+	    get_u64(hdr, "revision", revision) != 0 || *revision == 0) {
+		set_why(why, whylen, "reply has no header revision");
+		rc = -EBADMSG;
+	} else if (get_bool(o, "succeeded", succeeded) != 0) {
+		set_why(why, whylen, "\"succeeded\" is not a boolean");
+		rc = -EBADMSG;
+	}
+	json_object_put(o);
+	if (rc != 0)
+		*succeeded = 0;
+	return rc;
+}
+
+void sd_etcd_error_text(const char *body, size_t len, char *out, size_t outlen)
+{
+	json_object *o = parse_json(body, len), *v = NULL;
+	const char *s = "";
+	size_t i;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (o == NULL)
+		return;
+	if ((json_object_object_get_ex(o, "message", &v) && v != NULL &&
+	     json_object_is_type(v, json_type_string)) ||
+	    (json_object_object_get_ex(o, "error", &v) && v != NULL &&
+	     json_object_is_type(v, json_type_string)))
+		s = json_object_get_string(v);
+	for (i = 0; s[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		out[i] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
+	}
+	out[i] = '\0';
+	json_object_put(o);
+}
+
+/* ---- the backend --------------------------------------------------------- */
+
+struct etcd_store {
+	struct sd_store base;
+	struct sd_strlist endpoints;
+	size_t cur; /* the endpoint that answered last */
+	char *prefix, *ca_file, *cert_file, *key_file;
+	long timeout_ms;
+	int readonly;
+	CURL *h;
+	/* The "lock": the user, and the state key's mod_revision as this
+	 * handle last read or wrote it (0: absent), once known. */
+	int locked, have_rev;
+	char user[SD_USER_MAX + 1];
+	uint64_t rev;
+};
+
+static const struct sd_store_ops etcd_ops;
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static int curl_ready = -1;
+
+/* Never paired with curl_global_cleanup (see leaked.c). */
+static void curl_setup(void)
+{
+	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+static int dup_str(char **dst, const char *src)
+{
+	*dst = strdup(src != NULL ? src : "");
+	return *dst == NULL ? -ENOMEM : 0;
+}
+
+static void etcd_close(struct sd_store *s)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+
+	if (d->h != NULL)
+		curl_easy_cleanup(d->h);
+	sd_strlist_free(&d->endpoints);
+	free(d->prefix);
+	free(d->ca_file);
+	free(d->cert_file);
+	free(d->key_file);
+	free(d);
+}
+
+int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
+		       struct sd_err *err)
+{
+	struct etcd_store *d;
+	const char *why = "";
+	int https = 0;
+	size_t i;
+
+	if (c->etcd.endpoints.n == 0) {
+		sd_err_set(err, "etcd: no endpoints configured (etcd.endpoints)");
+		return -EINVAL;
+	}
+	for (i = 0; i < c->etcd.endpoints.n; i++) {
+		if (sd_etcd_endpoint_check(c->etcd.endpoints.v[i], &why) != 0) {
+			sd_err_set(err, "etcd: endpoint %zu %s", i + 1, why);
+			return -EINVAL;
+		}
+		if (strncmp(c->etcd.endpoints.v[i], "https://", 8) == 0)
+			https = 1;
+	}
+	/* libcurl would append every TLS secret to the file it names. */
+	if (https && getenv("SSLKEYLOGFILE") != NULL) {
+		sd_err_set(err, "etcd: SSLKEYLOGFILE is set in the environment");
+		return -EPERM;
+	}
+	pthread_once(&curl_once, curl_setup);
+	if (curl_ready != 0) {
+		sd_err_set(err, "etcd: libcurl initialisation failed");
+		return -EIO;
+	}
+	d = calloc(1, sizeof(*d));
+	if (d == NULL) {
+		sd_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	d->base.ops = &etcd_ops;
+	d->timeout_ms = c->etcd.timeout_ms > 0 ? c->etcd.timeout_ms : 1500;
+	d->readonly = (flags & SD_STORE_READONLY) != 0;
+	for (i = 0; i < c->etcd.endpoints.n; i++)
+		if (sd_strlist_add(&d->endpoints, c->etcd.endpoints.v[i]) != 0)
+			break;
+	if (i < c->etcd.endpoints.n || dup_str(&d->prefix, c->etcd.prefix) != 0 ||
+	    dup_str(&d->ca_file, c->etcd.ca_file) != 0 ||
+	    dup_str(&d->cert_file, c->etcd.cert_file) != 0 ||
+	    dup_str(&d->key_file, c->etcd.key_file) != 0 || (d->h = curl_easy_init()) == NULL) {
+		etcd_close(&d->base);
+		sd_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	*out = &d->base;
+	return 0;
+}
+
+struct reply {
+	char *buf;
+	size_t len, cap;
+	int too_big, nomem;
+};
+
+static void reply_free(struct reply *r)
+{
+	if (r->buf != NULL) {
+		sd_wipe(r->buf, r->cap);
+		free(r->buf);
+	}
+	memset(r, 0, sizeof(*r));
+}
+
+/* Grow by hand rather than realloc so no unwiped copy is left behind. */
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct reply *r = userdata;
+	size_t n = size * nmemb;
+
+	if (n > SD_ETCD_MAX_REPLY || r->len + n > SD_ETCD_MAX_REPLY) {
+		r->too_big = 1;
+		return 0;
+	}
+	if (r->len + n + 1 > r->cap) {
+		size_t cap = r->cap > 0 ? r->cap : 4096;
+		char *nb;
+
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		nb = malloc(cap);
+		if (nb == NULL) {
+			r->nomem = 1;
+			return 0;
+		}
+		if (r->len > 0)
+			memcpy(nb, r->buf, r->len);
+		if (r->buf != NULL) {
+			sd_wipe(r->buf, r->cap);
+			free(r->buf);
+		}
+		r->buf = nb;
+		r->cap = cap;
+	}
+	memcpy(r->buf + r->len, ptr, n);
+	r->len += n;
+	r->buf[r->len] = '\0';
+	return n;
+}
+
+static CURLcode setup(struct etcd_store *d, const char *url, const char *body, size_t blen,
+		      struct curl_slist *hdrs, struct reply *r, char *errbuf)
+{
+	int https = strncmp(url, "https://", 8) == 0;
+	CURLcode e = CURLE_OK;
+
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (e == CURLE_OK)                                                                 \
+			e = curl_easy_setopt(d->h, opt, val);                                      \
+	} while (0)
+
+	curl_easy_reset(d->h);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	/* The endpoint's own scheme only; the configuration allows http just
+	 * for loopback endpoints. */
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
+	SET(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http");
+#else
+	SET(CURLOPT_PROTOCOLS, https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
+	SET(CURLOPT_REDIR_PROTOCOLS, https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
+#endif
+	SET(CURLOPT_URL, url);
+	SET(CURLOPT_POST, 1L);
+	SET(CURLOPT_POSTFIELDS, body);
+	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_MAXREDIRS, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+	if (d->ca_file[0] != '\0') {
+		/* Only the configured CAs: drop the built-in CA directory. */
+		SET(CURLOPT_CAINFO, d->ca_file);
+		SET(CURLOPT_CAPATH, (char *)NULL);
+	}
+	if (d->cert_file[0] != '\0')
+		SET(CURLOPT_SSLCERT, d->cert_file);
+	if (d->key_file[0] != '\0')
+		SET(CURLOPT_SSLKEY, d->key_file);
+	/* "" = no proxy: the environment's proxy variables are not consulted. */
+	SET(CURLOPT_PROXY, "");
+	SET(CURLOPT_NOPROXY, "");
+	SET(CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms);
+	SET(CURLOPT_TIMEOUT_MS, d->timeout_ms);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SD_ETCD_MAX_REPLY);
+	SET(CURLOPT_HTTPHEADER, hdrs);
+	SET(CURLOPT_USERAGENT, "pam_secdefaults");
+	SET(CURLOPT_WRITEFUNCTION, on_data);
+	SET(CURLOPT_WRITEDATA, r);
+#undef SET
+	return e;
+}
+
+/* Checks a 200 reply and takes what it needs from it into CTX: 0, -EBADMSG
+ * (an unreadable reply: try the next endpoint) or another -errno. */
+typedef int (*reply_fn)(const char *body, size_t len, void *ctx, char *why, size_t whylen);
+
+/* The endpoint URL with PATH appended, without a doubled slash. */
+static char *make_url(const char *ep, const char *path)
+{
+	size_t n = strlen(ep), m = strlen(path);
+	char *u;
+
+	if (n > 0 && ep[n - 1] == '/')
+		n--;
+	u = malloc(n + m + 1);
+	if (u == NULL)
+		return NULL;
+	memcpy(u, ep, n);
+	memcpy(u + n, path, m + 1);
+	return u;
+}
+
+/* POST BODY to PATH on the endpoints in turn until one gives a reply FN
+ * accepts. */
+static int request(struct etcd_store *d, const char *path, const char *body, reply_fn fn, void *ctx,
+		   struct sd_err *err)
+{
+	char errbuf[CURL_ERROR_SIZE], why[160], last[200] = "";
+	struct curl_slist *hdrs = NULL, *h2;
+	size_t i, n = d->endpoints.n;
+	int rc = -EIO, timeouts = 0;
+
+	hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+	h2 = hdrs != NULL ? curl_slist_append(hdrs, "Expect:") : NULL;
+	if (h2 == NULL) {
+		curl_slist_free_all(hdrs);
+		sd_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		size_t ep = (d->cur + i) % n;
+		struct reply r = {NULL, 0, 0, 0, 0};
+		char *url = make_url(d->endpoints.v[ep], path);
+		long status = 0;
+		CURLcode e;
+
+		if (url == NULL) {
+			rc = -ENOMEM;
+			snprintf(last, sizeof(last), "out of memory");
+			break;
+		}
+		errbuf[0] = '\0';
+		e = setup(d, url, body, strlen(body), hdrs, &r, errbuf);
+		if (e != CURLE_OK) {
+			free(url);
+			rc = -EIO;
+			snprintf(last, sizeof(last), "libcurl refused an option: %s",
+				 curl_easy_strerror(e));
+			break;
+		}
+		e = curl_easy_perform(d->h);
+		free(url);
+		if (e == CURLE_OK &&
+		    curl_easy_getinfo(d->h, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
+			status = 0;
+		if (e != CURLE_OK) {
+			if (r.nomem) {
+				snprintf(last, sizeof(last), "out of memory");
+			} else if (r.too_big || e == CURLE_FILESIZE_EXCEEDED) {
+				snprintf(last, sizeof(last), "%s: reply larger than %d bytes",
+					 d->endpoints.v[ep], SD_ETCD_MAX_REPLY);
+			} else if (e == CURLE_OPERATION_TIMEDOUT) {
+				timeouts++;
+				snprintf(last, sizeof(last), "%s: timeout after %ld ms",
+					 d->endpoints.v[ep], d->timeout_ms);
+			} else {
+				size_t k;
+
+				for (k = 0; errbuf[k] != '\0'; k++)
+					if ((unsigned char)errbuf[k] < 0x20 ||
+					    (unsigned char)errbuf[k] >= 0x7f)
+						errbuf[k] = ' ';
+				snprintf(last, sizeof(last), "%s: %s", d->endpoints.v[ep],
+					 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(e));
+			}
+			rc = r.nomem ? -ENOMEM : -EIO;
+		} else if (status == 200) {
+			why[0] = '\0';
+			rc = fn(r.buf, r.len, ctx, why, sizeof(why));
+			if (rc == -EBADMSG)
+				snprintf(last, sizeof(last), "%s: unreadable reply: %s",
+					 d->endpoints.v[ep], why);
+		} else {
+			sd_etcd_error_text(r.buf, r.len, why, sizeof(why));
+			snprintf(last, sizeof(last), "%s: HTTP %ld%s%s", d->endpoints.v[ep], status,
+				 why[0] != '\0' ? ": " : "", why);
+			/* A request the cluster refuses is refused by every
+			 * member; a member in trouble answers 5xx. */
+			rc = status >= 500 ? -EIO : -EPROTO;
+		}
+		reply_free(&r);
+		if (rc == 0)
+			d->cur = ep;
+		if (rc == 0 || rc == -ENOMEM || rc == -EPROTO)
+			break;
+	}
+	curl_slist_free_all(hdrs);
+	if (rc != 0) {
+		if (rc == -EIO && timeouts == (int)n)
+			rc = -ETIMEDOUT;
+		if (rc == -EIO || rc == -ETIMEDOUT)
+			sd_err_set(err, "etcd unavailable (%zu endpoint%s tried): %s", n,
+				   n == 1 ? "" : "s", last);
+		else
+			sd_err_set(err, "etcd request failed: %s", last);
+	}
+	return rc;
+}
+
+static int check_user(const char *user, struct sd_err *err)
+{
+	if (sd_user_name_valid(user) != 0) {
+		sd_err_set(err, "invalid user name");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The key DIR USER under the prefix, base64. */
+static int key_b64(struct etcd_store *d, const char *dir, const char *user, char **out)
+{
+	char key[512];
+	int n = snprintf(key, sizeof(key), "%s%s%s", d->prefix, dir, user);
+
+	if (n < 0 || (size_t)n >= sizeof(key))
+		return -ENAMETOOLONG;
+	return sd_etcd_b64_encode((const unsigned char *)key, (size_t)n, out);
+}
+
+struct range_ctx {
+	size_t maxval;
+	struct sd_etcd_kv *kvs;
+	size_t n;
+	int more;
+};
+
+static int on_range(const char *body, size_t len, void *ctx, char *why, size_t whylen)
+{
+	struct range_ctx *rc = ctx;
+
+	return sd_etcd_parse_range(body, len, rc->maxval, &rc->kvs, &rc->n, &rc->more, why, whylen);
+}
+
+struct txn_ctx {
+	int succeeded;
+	uint64_t revision;
+};
+
+static int on_txn(const char *body, size_t len, void *ctx, char *why, size_t whylen)
+{
+	struct txn_ctx *t = ctx;
+
+	return sd_etcd_parse_txn(body, len, &t->succeeded, &t->revision, why, whylen);
+}
+
+/* Read one key: 0 with its value (wipe and free it) and mod_revision, or
+ * -ENOENT, or an error. */
+static int get_key(struct etcd_store *d, const char *dir, const char *user, char **value,
+		   size_t *vlen, uint64_t *rev, struct sd_err *err)
+{
+	struct range_ctx ctx = {SD_STATE_MAX_SIZE, NULL, 0, 0};
+	char *k = NULL, *body = NULL;
+	int rc;
+
+	*value = NULL;
+	*vlen = 0;
+	*rev = 0;
+	rc = key_b64(d, dir, user, &k);
+	if (rc == 0 && asprintf(&body, "{\"key\":\"%s\"}", k) < 0) {
+		body = NULL;
+		rc = -ENOMEM;
+	}
+	free(k);
+	if (rc != 0) {
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+		return rc;
+	}
+	rc = request(d, "/v3/kv/range", body, on_range, &ctx, err);
+	free(body);
+	if (rc != 0)
+		return rc;
+	if (ctx.n == 0) {
+		rc = -ENOENT;
+	} else if (ctx.n != 1 || ctx.kvs[0].value == NULL) {
+		sd_err_set(err, "etcd: unexpected reply for the key of %s", user);
+		rc = -EBADMSG;
+	} else {
+		*value = (char *)ctx.kvs[0].value;
+		*vlen = ctx.kvs[0].vlen;
+		*rev = ctx.kvs[0].mod_revision;
+		ctx.kvs[0].value = NULL;
+		ctx.kvs[0].vlen = 0;
+	}
+	sd_etcd_kvs_free(ctx.kvs, ctx.n);
+	return rc;
+}
+
+static void free_value(char *v, size_t n)
+{
+	if (v != NULL) {
+		sd_wipe(v, n);
+		free(v);
+	}
+}
+
+static int etcd_lock(struct sd_store *s, const char *user, struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	int rc;
+
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	if (d->readonly) {
+		sd_err_set(err, "state store opened read-only");
+		return -EROFS;
+	}
+	if (d->locked) {
+		sd_err_set(err, "internal: a lock is already held");
+		return -EDEADLK;
+	}
+	snprintf(d->user, sizeof(d->user), "%s", user);
+	d->locked = 1;
+	d->have_rev = 0;
+	d->rev = 0;
+	return 0;
+}
+
+static void etcd_unlock(struct sd_store *s)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+
+	d->locked = 0;
+	d->have_rev = 0;
+	d->rev = 0;
+	d->user[0] = '\0';
+}
+
+static int holds(struct etcd_store *d, const char *user)
+{
+	return d->locked && strcmp(d->user, user) == 0;
+}
+
+static int etcd_load(struct sd_store *s, const char *user, struct sd_state *st, struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	char why[160], *v = NULL;
+	size_t n = 0;
+	uint64_t rev = 0;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	rc = get_key(d, STATE_DIR, user, &v, &n, &rev, err);
+	if (rc == 0) {
+		rc = sd_state_parse(v, n, st, why, sizeof(why));
+		if (rc != 0) {
+			sd_err_set(err, "corrupt state of %s in etcd (%s%s%s): %s", user, d->prefix,
+				   STATE_DIR, user, why);
+			memset(st, 0, sizeof(*st));
+			rc = -EBADMSG;
+		}
+	}
+	free_value(v, n);
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	st->rev = rc == 0 ? rev : 0;
+	if (holds(d, user)) {
+		d->have_rev = 1;
+		d->rev = st->rev;
+	}
+	return rc;
+}
+
+/* The compare clause "KEY's revision is REV" (REV 0: KEY does not exist). */
+static int compare_clause(const char *k, uint64_t rev, char **out)
+{
+	int n;
+
+	if (rev == 0)
+		n = asprintf(out,
+			     "{\"key\":\"%s\",\"target\":\"CREATE\",\"result\":\"EQUAL\","
+			     "\"create_revision\":\"0\"}",
+			     k);
+	else
+		n = asprintf(out,
+			     "{\"key\":\"%s\",\"target\":\"MOD\",\"result\":\"EQUAL\","
+			     "\"mod_revision\":\"%" PRIu64 "\"}",
+			     k, rev);
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Put TEXT at key PUTK if key CMPK is at revision REV. 0 with the new
+ * revision, -EAGAIN when the comparison failed, or an error. */
+static int cas_put(struct etcd_store *d, const char *cmpk, uint64_t rev, const char *putk,
+		   const char *text, size_t len, uint64_t *newrev, struct sd_err *err)
+{
+	struct txn_ctx t = {0, 0};
+	char *cmp = NULL, *val = NULL, *body = NULL;
+	int rc, n = -1;
+
+	rc = compare_clause(cmpk, rev, &cmp);
+	if (rc == 0)
+		rc = sd_etcd_b64_encode((const unsigned char *)text, len, &val);
+	if (rc == 0) {
+		n = asprintf(&body,
+			     "{\"compare\":[%s],\"success\":[{\"request_put\":{\"key\":\"%s\","
+			     "\"value\":\"%s\"}}]}",
+			     cmp, putk, val);
+		if (n < 0) {
+			body = NULL;
+			rc = -ENOMEM;
+		}
+	}
+	free(cmp);
+	if (val != NULL) {
+		sd_wipe(val, strlen(val));
+		free(val);
+	}
+	if (rc != 0) {
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+		return rc;
+	}
+	rc = request(d, "/v3/kv/txn", body, on_txn, &t, err);
+	sd_wipe(body, (size_t)n);
+	free(body);
+	if (rc != 0)
+		return rc;
+	if (!t.succeeded)
+		return -EAGAIN;
+	*newrev = t.revision;
+	return 0;
+}
+
+static int etcd_save(struct sd_store *s, const char *user, const struct sd_state *st,
+		     unsigned flags, struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	uint64_t expect, newrev = 0;
+	char *text = NULL, *k = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)flags; /* every committed transaction is durable */
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	if (!holds(d, user)) {
+		sd_err_set(err, "internal: state of %s saved without its lock", user);
+		return -ENOLCK;
+	}
+	/* The revision this handle last saw: after its own save, st->rev (from
+	 * the load) is older than the key, and the key is still ours. */
+	expect = d->have_rev ? d->rev : st->rev;
+	if (sd_state_format(st, user, &text, &len) != 0) {
+		sd_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	rc = key_b64(d, STATE_DIR, user, &k);
+	if (rc == 0)
+		rc = cas_put(d, k, expect, k, text, len, &newrev, err);
+	else
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+	free(k);
+	free(text);
+	if (rc == -EAGAIN) {
+		sd_err_set(err,
+			   "state of %s changed on another host or sign-in (etcd revision "
+			   "%" PRIu64 " is no longer current): not saved",
+			   user, expect);
+		d->have_rev = 0;
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	d->have_rev = 1;
+	d->rev = newrev;
+	return 0;
+}
+
+static int etcd_sync(struct sd_store *s, const char *user, struct sd_err *err)
+{
+	(void)s;
+	return check_user(user, err);
+}
+
+static int etcd_load_secret(struct sd_store *s, const char *user, struct sd_secret *sec,
+			    struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	char why[160], *v = NULL;
+	size_t n = 0;
+	uint64_t rev = 0;
+	int rc;
+
+	memset(sec, 0, sizeof(*sec));
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	rc = get_key(d, SECRET_DIR, user, &v, &n, &rev, err);
+	if (rc == 0) {
+		rc = sd_secret_parse(v, n, sec, why, sizeof(why));
+		if (rc != 0) {
+			sd_wipe(sec, sizeof(*sec));
+			sd_err_set(err, "corrupt secret of %s in etcd (%s%s%s): %s", user,
+				   d->prefix, SECRET_DIR, user, why);
+			rc = -EBADMSG;
+		} else {
+			sec->rev = rev;
+		}
+	}
+	free_value(v, n);
+	return rc;
+}
+
+static int etcd_save_secret(struct sd_store *s, const char *user, const struct sd_secret *sec,
+			    struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	char *text = NULL, *sk = NULL, *ck = NULL;
+	size_t len = 0;
+	uint64_t newrev = 0;
+	int rc;
+
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	if (!holds(d, user)) {
+		sd_err_set(err, "internal: secret of %s saved without its lock", user);
+		return -ENOLCK;
+	}
+	if (sd_secret_format(sec, &text, &len) != 0) {
+		sd_err_set(err, "cannot format secret");
+		return -ENOMEM;
+	}
+	rc = key_b64(d, SECRET_DIR, user, &sk);
+	/* Guarded by the state's revision when this handle read the state
+	 * (every sign-in and every secdefaultsctl change does), else by the
+	 * secret's own. */
+	if (rc == 0 && d->have_rev)
+		rc = key_b64(d, STATE_DIR, user, &ck);
+	if (rc == 0)
+		rc = cas_put(d, d->have_rev ? ck : sk, d->have_rev ? d->rev : sec->rev, sk, text,
+			     len, &newrev, err);
+	else
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+	sd_wipe(text, len);
+	free(text);
+	free(sk);
+	free(ck);
+	if (rc == -EAGAIN)
+		sd_err_set(err, "state of %s changed on another host or sign-in: secret not saved",
+			   user);
+	return rc;
+}
+
+static int etcd_remove(struct sd_store *s, const char *user, struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	struct txn_ctx t = {0, 0};
+	char *sk = NULL, *ck = NULL, *cmp = NULL, *body = NULL;
+	int rc;
+
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	if (!holds(d, user)) {
+		sd_err_set(err, "internal: state of %s removed without its lock", user);
+		return -ENOLCK;
+	}
+	rc = key_b64(d, SECRET_DIR, user, &sk);
+	if (rc == 0)
+		rc = key_b64(d, STATE_DIR, user, &ck);
+	if (rc == 0 && d->have_rev)
+		rc = compare_clause(ck, d->rev, &cmp);
+	if (rc == 0 &&
+	    asprintf(&body,
+		     "{\"compare\":[%s],\"success\":[{\"request_delete_range\":{\"key\":\"%s\"}},"
+		     "{\"request_delete_range\":{\"key\":\"%s\"}}]}",
+		     cmp != NULL ? cmp : "", sk, ck) < 0) {
+		body = NULL;
+		rc = -ENOMEM;
+	}
+	free(sk);
+	free(ck);
+	free(cmp);
+	if (rc != 0) {
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+		return rc;
+	}
+	rc = request(d, "/v3/kv/txn", body, on_txn, &t, err);
+	free(body);
+	if (rc != 0)
+		return rc;
+	if (!t.succeeded) {
+		sd_err_set(err, "state of %s changed on another host: not removed", user);
+		d->have_rev = 0;
+		return -EAGAIN;
+	}
+	d->have_rev = 1;
+	d->rev = 0;
+	return 0;
+}
+
+static int etcd_list(struct sd_store *s, int (*cb)(const char *user, void *ctx), void *ctx,
+		     struct sd_err *err)
+{
+	struct etcd_store *d = (struct etcd_store *)s;
+	struct sd_strlist names = {NULL, 0};
+	unsigned char *start = NULL, *end = NULL;
+	size_t startlen, endlen = 0, plen, i;
+	char *endb64 = NULL, pfx[256];
+	int rc;
+
+	plen = strlen(d->prefix) + strlen(STATE_DIR);
+	startlen = plen;
+	if (plen >= sizeof(pfx)) {
+		sd_err_set(err, "etcd.prefix is too long");
+		return -ENAMETOOLONG;
+	}
+	start = malloc(plen + 1);
+	if (start == NULL) {
+		sd_err_set(err, "out of memory");
+		return -ENOMEM;
+	}
+	snprintf((char *)start, plen + 1, "%s%s", d->prefix, STATE_DIR);
+	memcpy(pfx, start, plen + 1);
+	rc = sd_etcd_prefix_end(start, plen, &end, &endlen);
+	if (rc == 0)
+		rc = sd_etcd_b64_encode(end, endlen, &endb64);
+	free(end);
+	while (rc == 0) {
+		struct range_ctx rctx = {0, NULL, 0, 0};
+		char *startb64 = NULL, *body = NULL;
+
+		rc = sd_etcd_b64_encode(start, startlen, &startb64);
+		if (rc == 0 && asprintf(&body,
+					"{\"key\":\"%s\",\"range_end\":\"%s\",\"keys_only\":true,"
+					"\"limit\":\"%d\"}",
+					startb64, endb64, LIST_PAGE) < 0) {
+			body = NULL;
+			rc = -ENOMEM;
+		}
+		free(startb64);
+		if (rc != 0) {
+			sd_err_set(err, "out of memory");
+			break;
+		}
+		rc = request(d, "/v3/kv/range", body, on_range, &rctx, err);
+		free(body);
+		if (rc != 0)
+			break;
+		for (i = 0; i < rctx.n && rc == 0; i++) {
+			const char *name = (const char *)rctx.kvs[i].key + plen;
+
+			if (rctx.kvs[i].keylen <= plen || memcmp(rctx.kvs[i].key, pfx, plen) != 0 ||
+			    strlen((const char *)rctx.kvs[i].key) != rctx.kvs[i].keylen ||
+			    sd_user_name_valid(name) != 0)
+				continue;
+			if (sd_strlist_add(&names, name) != 0) {
+				sd_err_set(err, "out of memory");
+				rc = -ENOMEM;
+			}
+		}
+		if (rc == 0 && rctx.more && rctx.n > 0) {
+			/* Next page: right after the last key. */
+			struct sd_etcd_kv *last = &rctx.kvs[rctx.n - 1];
+			unsigned char *next = malloc(last->keylen + 1);
+
+			if (next == NULL) {
+				sd_err_set(err, "out of memory");
+				rc = -ENOMEM;
+			} else {
+				memcpy(next, last->key, last->keylen);
+				next[last->keylen] = '\0';
+				free(start);
+				start = next;
+				startlen = last->keylen + 1;
+			}
+			sd_etcd_kvs_free(rctx.kvs, rctx.n);
+			continue;
+		}
+		sd_etcd_kvs_free(rctx.kvs, rctx.n);
+		break;
+	}
+	free(start);
+	free(endb64);
+	for (i = 0; rc == 0 && i < names.n; i++)
+		rc = cb(names.v[i], ctx);
+	sd_strlist_free(&names);
+	return rc;
+}
+
+static const struct sd_store_ops etcd_ops = {
+	.name = "etcd",
+	.lock = etcd_lock,
+	.unlock = etcd_unlock,
+	.load = etcd_load,
+	.save = etcd_save,
+	.sync = etcd_sync,
+	.load_secret = etcd_load_secret,
+	.save_secret = etcd_save_secret,
+	.remove = etcd_remove,
+	.list = etcd_list,
+	.close = etcd_close,
+};
