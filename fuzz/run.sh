@@ -8,19 +8,21 @@ top=$(cd "$here/.." && pwd)
 secs=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(config state location leaked)
+[ ${#targets[@]} -gt 0 ] || targets=(config state location leaked auth)
 out=${FUZZ_OUT:-$top/build-fuzz}
 mkdir -p "$out"
 # config.h from any configured build; the fuzz build needs only its macros.
 cfg=$(ls -d "$top"/build*/config.h 2>/dev/null | head -n 1)
 [ -n "$cfg" ] || { echo "fuzz/run.sh: configure a build first (no config.h found)"; exit 1; }
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(dirname "$cfg")"
-libs="$(pkg-config --cflags --libs libconfig liboath libcurl libcrypto libqrencode) -lcrypt -lpthread"
-lib_src="util conf location state totp leaked enroll recovery"
+libs="$(pkg-config --cflags --libs libconfig liboath libcurl libcrypto libqrencode json-c) -lcrypt -lpthread"
+lib_src="util conf location user state store store_dir store_etcd totp policy request leaked enroll recovery"
 status=0
 for t in "${targets[@]}"; do
 	srcs=""
 	for s in $lib_src; do srcs="$srcs $top/src/lib/$s.c"; done
+	# The auth target includes the module's source; its libpam is fake.
+	[ "$t" = auth ] && srcs="$srcs $top/src/pam/pam_secdefaults.c"
 	# shellcheck disable=SC2086
 	clang $flags -o "$out/fuzz_$t" "$here/fuzz_$t.c" $srcs $libs
 	rm -rf "$out/corpus_$t"
