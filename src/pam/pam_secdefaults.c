@@ -163,42 +163,51 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 	uint64_t step = 0;
 	int rc, pamrc = PAM_AUTH_ERR, recovery_left = -1;
 
-	/* Decide again on fresh state: another sign-in may have locked the
-	 * account, used a step or enrolled while the user was typing. */
-	rc = sd_request_relock(r);
-	if (rc != 0) {
-		*reason = "state-error";
-		return PAM_AUTH_ERR;
-	}
-	if (enrolling ? (r->verdict.kind != SD_V_ENROLL_OFFER &&
-			 r->verdict.kind != SD_V_ENROLL_REQUIRED)
-		      : r->verdict.kind != SD_V_PROMPT) {
-		*reason = r->verdict.kind == SD_V_DENY ? r->verdict.reason : "state-changed";
+	for (int attempt = 0;; attempt++) {
+		/* Decide again on fresh state: another sign-in may have locked the
+		 * account, used a step or enrolled while the user was typing. */
+		rc = sd_request_relock(r);
+		if (rc != 0) {
+			*reason = "state-error";
+			return PAM_AUTH_ERR;
+		}
+		if (enrolling ? (r->verdict.kind != SD_V_ENROLL_OFFER &&
+				 r->verdict.kind != SD_V_ENROLL_REQUIRED)
+			      : r->verdict.kind != SD_V_PROMPT) {
+			*reason =
+				r->verdict.kind == SD_V_DENY ? r->verdict.reason : "state-changed";
+			sd_store_unlock(r->store);
+			if (r->verdict.kind == SD_V_DENY)
+				tell_deny(pamh, r);
+			return PAM_AUTH_ERR;
+		}
+		if (enrolling) {
+			sec = *newkey;
+			rc = 0;
+		} else {
+			rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
+		}
+		if (rc != 0) {
+			*reason = "secret-error";
+			sd_store_unlock(r->store);
+			return PAM_AUTH_ERR;
+		}
+		if (r->st.locked_until != 0 && r->now >= r->st.locked_until) {
+			/* The lock ran out: a new series of attempts starts. */
+			r->st.failures = 0;
+			r->st.locked_until = 0;
+		}
+		r->st.failures++;
+		if (r->st.failures >= (unsigned)r->cfg.lockout.max_failures)
+			r->st.locked_until = r->now + (time_t)r->cfg.lockout.lock_minutes * 60;
+		rc = sd_store_save(r->store, r->user.name, &r->st, SD_SAVE_NOSYNC, &r->err);
+		if (rc != -EAGAIN || attempt >= 2)
+			break;
+		/* A fleet store said another host changed this user's state
+		 * first: read it again and decide again (at most 3 times). */
+		sd_wipe(&sec, sizeof(sec));
 		sd_store_unlock(r->store);
-		if (r->verdict.kind == SD_V_DENY)
-			tell_deny(pamh, r);
-		return PAM_AUTH_ERR;
 	}
-	if (enrolling) {
-		sec = *newkey;
-		rc = 0;
-	} else {
-		rc = sd_store_load_secret(r->store, r->user.name, &sec, &r->err);
-	}
-	if (rc != 0) {
-		*reason = "secret-error";
-		sd_store_unlock(r->store);
-		return PAM_AUTH_ERR;
-	}
-	if (r->st.locked_until != 0 && r->now >= r->st.locked_until) {
-		/* The lock ran out: a new series of attempts starts. */
-		r->st.failures = 0;
-		r->st.locked_until = 0;
-	}
-	r->st.failures++;
-	if (r->st.failures >= (unsigned)r->cfg.lockout.max_failures)
-		r->st.locked_until = r->now + (time_t)r->cfg.lockout.lock_minutes * 60;
-	rc = sd_store_save(r->store, r->user.name, &r->st, SD_SAVE_NOSYNC, &r->err);
 	if (rc == 0)
 		res = sd_totp_verify(&r->cfg, sec.key, sec.keylen, r->now, resp, r->st.last_step,
 				     &step);
