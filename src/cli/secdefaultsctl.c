@@ -2302,6 +2302,16 @@ static int revoke_all_targets(struct target **t, size_t *nt)
 			rc = fail("cannot look up user %s: %s", users.v[k], strerror(-r));
 			break;
 		}
+		if (role != SD_ROLE_EXEMPT && role != SD_ROLE_BREAKGLASS) {
+			/* Before ending sessions, the module's own role test
+			 * (getgrouplist) has the last word: group member lists
+			 * from NSS can be incomplete (SSSD ignore_group_members). */
+			struct sd_user u;
+			int lf;
+
+			if (sd_user_lookup(users.v[k], &u) == 0)
+				role = sd_role_of(&c, &u, &lf);
+		}
 		if (role == SD_ROLE_EXEMPT || role == SD_ROLE_BREAKGLASS) {
 			if (skipped++ < 10)
 				printf("not revoked: %s (%s)\n", users.v[k], sd_role_name(role));

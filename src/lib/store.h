@@ -79,8 +79,9 @@ int sd_store_dir_open(const struct sd_config *c, unsigned flags, struct sd_store
 		      struct sd_err *err);
 /* etcd (see store_etcd.c): lock only records the user; every save is a
  * compare-and-swap on the state key's revision and fails with -EAGAIN when
- * another host or sign-in changed the state first, which a sign-in must
- * treat as a deny. */
+ * another host or sign-in changed the state first: the caller reads again
+ * and decides again (the module does so for the attempt count it writes
+ * before checking a code) or denies; never a success on stale state. */
 int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
 		       struct sd_err *err);
 

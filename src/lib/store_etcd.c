@@ -12,10 +12,12 @@
  * read or wrote (create_revision == 0 for a user not yet stored) before it
  * puts. A write that loses the race fails with -EAGAIN and changes nothing;
  * the caller must not treat the sign-in as a success. The module's
- * pre-count save and its final save are each such a transaction, so when
- * two hosts check the same code at once, the second of them to write finds
- * the revision moved and is denied: no step can be accepted twice, and no
- * counted failure can be overwritten. Secret writes are guarded by the
+ * pre-count save and its final save are each such a transaction: when the
+ * pre-count save loses, the module reads again and decides again (up to
+ * three times); when the final save loses, the sign-in is denied. So when
+ * two hosts check the same code at once, the second sees the step already
+ * used: no step can be accepted twice, and no counted failure can be
+ * overwritten. Secret writes are guarded by the
  * state key's revision too (a secret saved during a sign-in that has since
  * lost the race is not stored). sd_store_sync has nothing to do: a
  * transaction that returns is in the log of a quorum of members.
