@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* yescrypt cost 3: a few milliseconds per check, ample for 50-bit codes. */
+/* yescrypt cost 3: a few milliseconds per check, ample for 50-bit codes.
+ * crypt_rn rather than crypt_r: AddressSanitizer intercepts crypt_r and
+ * crashes when libcrypt is loaded after it starts (a PAM module is). */
 #define COST 3
 
 /* Lower-case, drop spaces and dashes; only [a-z0-9] may remain. 0 or -EINVAL. */
@@ -51,7 +53,7 @@ int sd_recovery_hash(const char *code, char hash[SD_RECOVERY_HASH])
 		sd_wipe(norm, sizeof(norm));
 		return -ENOMEM;
 	}
-	h = crypt_r(norm, salt, cd);
+	h = crypt_rn(norm, salt, cd, (int)sizeof(*cd));
 	if (h == NULL || h[0] == '*' || strlen(h) >= SD_RECOVERY_HASH)
 		rc = -EINVAL;
 	else
@@ -97,7 +99,7 @@ int sd_recovery_match(const struct sd_secret *sec, const char *input)
 	}
 	/* Check every code so the time does not tell which one matched. */
 	for (i = 0; i < sec->nrecovery; i++) {
-		const char *h = crypt_r(norm, sec->recovery[i], cd);
+		const char *h = crypt_rn(norm, sec->recovery[i], cd, (int)sizeof(*cd));
 		size_t len = strlen(sec->recovery[i]);
 
 		if (h != NULL && strlen(h) == len && sd_ct_memcmp(h, sec->recovery[i], len) == 0 &&
