@@ -654,7 +654,7 @@ static char *make_url(const char *ep, const char *path)
 static int request(struct etcd_store *d, const char *path, const char *body, reply_fn fn, void *ctx,
 		   struct sd_err *err)
 {
-	char errbuf[CURL_ERROR_SIZE], why[160], last[200] = "";
+	char errbuf[CURL_ERROR_SIZE], why[160], last[256] = "";
 	struct curl_slist *hdrs = NULL, *h2;
 	size_t i, n = d->endpoints.n;
 	int rc = -EIO, timeouts = 0;
@@ -709,7 +709,7 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 					if ((unsigned char)errbuf[k] < 0x20 ||
 					    (unsigned char)errbuf[k] >= 0x7f)
 						errbuf[k] = ' ';
-				snprintf(last, sizeof(last), "%s: %s", d->endpoints.v[ep],
+				snprintf(last, sizeof(last), "%.80s: %.160s", d->endpoints.v[ep],
 					 errbuf[0] != '\0' ? errbuf : curl_easy_strerror(e));
 			}
 			rc = r.nomem ? -ENOMEM : -EIO;

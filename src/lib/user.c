@@ -146,7 +146,7 @@ static int in_any_group(const struct sd_strlist *list, const gid_t *g, int ng)
 	int j;
 
 	for (i = 0; i < list->n; i++) {
-		gid_t gid;
+		gid_t gid = (gid_t)-1;
 		int rc = group_gid(list->v[i], &gid);
 
 		if (rc == -ENOENT)

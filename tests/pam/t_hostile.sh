@@ -151,6 +151,23 @@ else
 	echo "# threads under ASan: skipped (no build-asan module or libasan)"
 fi
 
+# The same under ThreadSanitizer, when a TSan build of the module exists
+# (tools/test makes one in build-tsan).
+TSAN_MODULE="$top_builddir/../build-tsan/.libs/pam_secdefaults.so"
+[ -n "${SD_TSAN_MODULE:-}" ] && TSAN_MODULE=$SD_TSAN_MODULE
+TSAN_LIB=$(${CC:-gcc} -print-file-name=libtsan.so 2>/dev/null)
+if [ -f "$TSAN_MODULE" ] && [ -f "$TSAN_LIB" ] && [ -z "${SD_PRELOAD_FIRST:-}" ]; then
+	TSAN_OPTIONS="halt_on_error=1:report_signal_unsafe=0:suppressions=$top_srcdir/tests/tsan.supp" \
+		UID_WRAPPER_DISABLE_DEEPBIND=1 \
+		NSS_WRAPPER_DISABLE_DEEPBIND=1 \
+		threads "$(cd "$(dirname "$TSAN_MODULE")" && pwd)/pam_secdefaults.so" "$TSAN_LIB"
+	expect_rc 0 "threads under TSan: all returned"
+	expect_in "completed=640" "threads under TSan: 640 sign-ins completed"
+	expect_not_in "WARNING: ThreadSanitizer" "threads under TSan: no report"
+else
+	echo "# threads under TSan: skipped (no build-tsan module or libtsan)"
+fi
+
 # ---- the clock ----------------------------------------------------------------
 # A state file written by hand (as a clock far ahead would have written it).
 put_state() { # put_state USER LINES...
