@@ -684,14 +684,16 @@ provision() { # N MODULES [provision.sh options]
 
 # Remove a population; the three big directories in parallel.
 remove_pop() { # N
-	local dir=$DATA/n$1 t d
+	local dir=$DATA/n$1 t d pids=()
 	[ -d "$dir" ] || return 0
 	t=$(date +%s)
-	for d in users secrets locks; do
-		[ -d "$dir/sd/state/$d" ] && rm -rf "$dir/sd/state/$d" &
+	for d in sd/state/users sd/state/secrets sd/state/locks ga; do
+		if [ -d "$dir/$d" ]; then
+			rm -rf "${dir:?}/$d" &
+			pids+=($!)
+		fi
 	done
-	[ -d "$dir/ga" ] && rm -rf "$dir/ga" &
-	wait
+	[ ${#pids[@]} -eq 0 ] || wait "${pids[@]}"
 	rm -rf "$dir"
 	fact "remove_s_$1" $(($(date +%s) - t))
 }
