@@ -242,10 +242,11 @@ if cold:
     w("Module loaded and unloaded at every sign-in (no pin: what a process that runs one PAM transaction pays, "
       "e.g. sshd's per-connection child, sudo, login), %s users, nss_wrapper:" % fmt(SMALL))
     w("")
-    w("| module | sign-ins | ok | p50 µs | p99 µs | auth p50 µs |")
-    w("|---|---:|---:|---:|---:|---:|")
+    w("| module | sign-ins | ok | p50 µs | p99 µs | auth p50 µs | round p50s |")
+    w("|---|---:|---:|---:|---:|---:|---|")
     for v, p in cold:
-        w("| %s | %s | %s | %s | %s | %s |" % (NAMES[v], fmt(p["n"]), fmt(p["ok"]), fmt(p["p50"]), fmt(p["p99"]), fmt(p["a50"])))
+        w("| %s | %s | %s | %s | %s | %s | %s |" % (NAMES[v], fmt(p["n"]), fmt(p["ok"]), fmt(p["p50"]), fmt(p["p99"]), fmt(p["a50"]),
+                                         " / ".join(fmt(x) for x in p["round_p50"])))
     w("")
 
 # strace
@@ -322,15 +323,23 @@ if pt:
         w("- %s: " % NAMES[v] + "; ".join("%s %.1f calls, %.0f µs each (min %.0f), %.0f µs per sign-in" % (
             r[0], r[1] / n_pt, r[4] * 1000, r[3] * 1000, r[2] * 1000 / n_pt) for r in rows_[:8]) + ".")
     w("")
-fp = os.path.join(W, "fsprobe.txt")
-if os.path.exists(fp) and os.path.getsize(fp) > 0:
-    w("The filesystem's own cost, p50 of 300 (a Python probe in the data directory, no PAM):")
-    w("")
-    w("| step | µs |")
-    w("|---|---:|")
-    for line in open(fp):
+probe = {}
+order_p = []
+for f in sorted(glob.glob(os.path.join(W, "fsprobe.*.txt"))):
+    for line in open(f):
         k, _, v = line.rstrip("\n").rpartition("=")
-        w("| %s | %s |" % (k, v))
+        if k not in probe:
+            probe[k] = []
+            order_p.append(k)
+        probe[k].append(float(v))
+if probe:
+    w("The filesystem's own cost (a Python probe in the data directory, no PAM; p50 of 100 per round, "
+      "then the median over the %d rounds, measured between the \"loaded per sign-in\" runs):" % len(probe[order_p[0]]))
+    w("")
+    w("| step | µs (median of rounds) | rounds |")
+    w("|---|---:|---|")
+    for k in order_p:
+        w("| %s | %.0f | %s |" % (k, statistics.median(probe[k]), " / ".join("%.0f" % x for x in probe[k])))
     w("")
 for v in ("sd", "sdnp"):
     f = os.path.join(W, "perf.%s.txt" % v)
@@ -359,8 +368,8 @@ if leaks:
             NAMES[r["variant"]], fmt(int(r["cycles"])), fmt(int(r["ok"])), r["rss0_kib"], r["rss_warm_kib"], r["rss_end_kib"],
             int(r["rss_end_kib"]) - int(r["rss_warm_kib"]), r["fd0"], r["fd_warm"], r["fd_end"]))
     w("")
-    w("The warm-up is the first %s cycles: loading libraries and the NSS files and nss_wrapper's two descriptors for them "
-      "(kept open) come before it." % leaks[0]["warmup"])
+    w("The warm-up is the first %s cycles: what the first sign-ins set up once (libraries' lazy state, the NSS index, "
+      "the syslog socket that libc keeps open after the first message: the one extra descriptor) is in place before it." % leaks[0]["warmup"])
     w("")
 if "status_idx_s" in facts:
     w("`secdefaultsctl status` over %s users: **%.2f s** with hashed NSS (%s lines); %s with nss_wrapper's linear scan." % (
@@ -698,6 +707,58 @@ remove_pop() { # N
 	fact "remove_s_$1" $(($(date +%s) - t))
 }
 
+# The filesystem's own cost for the steps the modules take (no PAM): p50 of
+# ITER of each, in a fresh directory of 1,000 small files under DIR.
+fsprobe() { # DIR ITER OUT
+	/usr/bin/python3 - "$1/fsprobe" "$2" >"$3" <<'PY'
+import os, sys, time
+d = sys.argv[1]
+ITER = int(sys.argv[2])
+os.makedirs(d, exist_ok=True)
+dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+data = b"x" * 300
+for i in range(1000):
+    with open(os.path.join(d, "u%d" % i), "wb") as f:
+        f.write(data)
+os.sync()
+def replace(i, sync_file, sync_dir):
+    t = time.perf_counter()
+    fd = os.open(".u%d.tmp" % i, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dfd)
+    os.write(fd, data)
+    if sync_file:
+        os.fsync(fd)
+    os.close(fd)
+    os.rename(".u%d.tmp" % i, "u%d" % i, src_dir_fd=dfd, dst_dir_fd=dfd)
+    if sync_dir:
+        os.fsync(dfd)
+    return (time.perf_counter() - t) * 1e6
+def p50(v):
+    v = sorted(v)
+    return v[len(v) // 2]
+rows = [("write a new file and rename it over the old one, no fsync", 0, 0),
+        ("the same with fsync of the file before the rename", 1, 0),
+        ("the same with fsync of the file and of the directory", 1, 1)]
+for k, (label, sf, sd) in enumerate(rows):
+    res = [replace(ITER * k + i, sf, sd) for i in range(ITER)]
+    print("%s=%.0f" % (label, p50(res)))
+def overwrite(i, sync):
+    t = time.perf_counter()
+    fd = os.open("u%d" % i, os.O_WRONLY, dir_fd=dfd)
+    os.pwrite(fd, data, 0)
+    if sync:
+        os.fdatasync(fd)
+    os.close(fd)
+    return (time.perf_counter() - t) * 1e6
+print("overwrite the file in place (pwrite of the same size), no sync=%.0f" % p50([overwrite(i, 0) for i in range(ITER)]))
+print("overwrite in place and fdatasync=%.0f" % p50([overwrite(ITER + i, 1) for i in range(ITER)]))
+t = []
+for i in range(ITER):
+    a = time.perf_counter(); os.fsync(dfd); t.append((time.perf_counter() - a) * 1e6)
+print("fsync of the directory alone, nothing pending=%.0f" % p50(t))
+PY
+	rm -rf "$1/fsprobe"
+}
+
 # strace: per-sign-in syscall counts, as the difference of a 1-sign-in run
 # and a (1+K)-sign-in run (start-up cancels out), then one traced run with
 # paths (-y) to tell file fsyncs from directory fsyncs.
@@ -801,13 +862,20 @@ if [ -n "$SMALL" ]; then
 		rm -rf "$DATA/firstday"
 	fi
 	say "N=$n cold: module loaded by each pam_start, unloaded by pam_end"
-	# Users: strace 0..K+1 and K+50..2K+50; cold 45%..75% (the no-pin runs
-	# split it); profile 75%..100%.
-	for v in ga_cold oath_cold sdnp_cold sdnp_cold_libs; do
-		bench "$v" "$n" 0 $((n * 3 / 10)) $((n * 45 / 100)) 1 cold
+	# Users: strace 0..K+1 and K+50..2K+50; cold 45%..75% (a tenth per
+	# round; the two pam_secdefaults admin runs share it); profile 75%..100%.
+	# Each round also measures the filesystem's own costs (fsprobe).
+	for ((r = 0; r < (ROUNDS < 3 ? ROUNDS : 3); r++)); do
+		o=$((n * 45 / 100 + r * n / 10))
+		specs=("ga_cold:$((n / 10)):$o" "oath_cold:$((n / 10)):$o" "sdnp_cold:$((n / 10)):$o"
+			"sdnp_cold_libs:$((n / 10)):$o" "sd_cold:$((n / 20)):$o"
+			"sd_cold_libs:$((n / 20)):$((o + n / 20))")
+		for ((i = 0; i < ${#specs[@]}; i++)); do
+			IFS=: read -r v c o2 <<<"${specs[$(((i + r) % ${#specs[@]}))]}"
+			bench "$v" "$n" "$r" "$c" "$o2" 1 cold
+		done
+		fsprobe "$DATA/n$n" 100 "$W/fsprobe.$r.txt"
 	done
-	bench sd_cold "$n" 0 $((n * 15 / 100)) $((n * 45 / 100)) 1 cold
-	bench sd_cold_libs "$n" 0 $((n * 15 / 100)) $((n * 60 / 100)) 1 cold
 	say "N=$n profile of pam_secdefaults (perf record, perf trace)"
 	svcdir=$DATA/n$n
 	for v in sd sdnp; do
@@ -834,53 +902,6 @@ if [ -n "$SMALL" ]; then
 			>/dev/null 2>>"$W/pambench.err" || true
 	done
 	LAST_CODE_TS=$(date +%s)
-	# The filesystem's own cost for the steps the modules take (no PAM).
-	/usr/bin/python3 - "$svcdir/fsprobe" >"$W/fsprobe.txt" <<'PY'
-import os, sys, time
-d = sys.argv[1]
-os.makedirs(d, exist_ok=True)
-dfd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
-data = b"x" * 300
-for i in range(1000):
-    with open(os.path.join(d, "u%d" % i), "wb") as f:
-        f.write(data)
-os.sync()
-def replace(i, sync_file, sync_dir):
-    t = time.perf_counter()
-    fd = os.open(".u%d.tmp" % i, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dfd)
-    os.write(fd, data)
-    if sync_file:
-        os.fsync(fd)
-    os.close(fd)
-    os.rename(".u%d.tmp" % i, "u%d" % i, src_dir_fd=dfd, dst_dir_fd=dfd)
-    if sync_dir:
-        os.fsync(dfd)
-    return (time.perf_counter() - t) * 1e6
-def p50(v):
-    v = sorted(v)
-    return v[len(v) // 2]
-rows = [("write a new file and rename it over the old one, no fsync", 0, 0),
-        ("the same with fsync of the file before the rename", 1, 0),
-        ("the same with fsync of the file and of the directory", 1, 1)]
-for k, (label, sf, sd) in enumerate(rows):
-    res = [replace(300 * k + i, sf, sd) for i in range(300)]
-    print("%s=%.0f" % (label, p50(res)))
-def overwrite(i, sync):
-    t = time.perf_counter()
-    fd = os.open("u%d" % i, os.O_WRONLY, dir_fd=dfd)
-    os.pwrite(fd, data, 0)
-    if sync:
-        os.fdatasync(fd)
-    os.close(fd)
-    return (time.perf_counter() - t) * 1e6
-print("overwrite the file in place (pwrite of the same size), no sync=%.0f" % p50([overwrite(i, 0) for i in range(300)]))
-print("overwrite in place and fdatasync=%.0f" % p50([overwrite(300 + i, 1) for i in range(300)]))
-t = []
-for i in range(300):
-    a = time.perf_counter(); os.fsync(dfd); t.append((time.perf_counter() - a) * 1e6)
-print("fsync of the directory alone, nothing pending=%.0f" % p50(t))
-PY
-	rm -rf "$svcdir/fsprobe"
 	# The small population stays: the later phases run it again, alternated
 	# with the large ones (sd_ref, sdnp_ref), so their ratios compare runs
 	# made under the same load.
