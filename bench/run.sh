@@ -808,7 +808,7 @@ firstday() { # VARIANT
 		"$dir" 200 >>"$LOG"
 	TMO=600 wrap "$dir" raw strace -f -y -qq -o "$W/strace/$v.fd" \
 		-e trace=fsync,fdatasync,rename,renameat,renameat2,write,pwrite64,writev \
-		"$B/pambench" -q -s "$svc" -n 200 -c 100 -o $([ "$v" = sd ] && echo 0 || echo 100) -t 1 \
+		"$B/pambench" -q -s "$svc" -n 200 -c 100 -o "$([ "$v" = sd ] && echo 0 || echo 100)" -t 1 \
 		-r "$RHOST" --pin "$MODULE" --pin "$DENY_SO" >"$W/strace/$v.fd.result" \
 		2>>"$W/pambench.err" || true
 	/usr/bin/python3 - "$W/strace/$v.fd" "$DATA" >"$W/strace/$v.fd.yc" <<'PY'
@@ -832,8 +832,6 @@ PY
 }
 
 # ---- phases --------------------------------------------------------------------
-have_size() { case " $SIZES " in *" $1 "*) return 0 ;; esac; return 1; }
-PFX=bu
 
 SMALL=$(echo "$SIZES" | awk '{print $1}')
 MID=$(echo "$SIZES" | awk '{print $2}')
@@ -984,7 +982,13 @@ fact iopsi_end "$(sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/\1% \/ \
 echo "$SIZES" >"$W/sizes"
 rm -rf "$B/last-run"
 mkdir -p "$B/last-run"
-(cd "$W" && tar --exclude='./dev' --exclude='./perf.*.data' -cf - .) | (cd "$B/last-run" && tar -xf -)
+# Keep the figures, not the bulk: the first lines of the syslog and of
+# the status outputs are enough to see what they were.
+for f in syslog status.idx status.raw; do
+	[ -f "$W/$f" ] && head -n 200 "$W/$f" >"$W/$f.head"
+done
+(cd "$W" && tar --exclude='./dev' --exclude='./perf.*.data' --exclude='./syslog' \
+	--exclude='./status.idx' --exclude='./status.raw' -cf - .) | (cd "$B/last-run" && tar -xf -)
 say "writing $OUT"
 report "$B/last-run"
 cp "$W/log.txt" "$B/last-run/log.txt"
