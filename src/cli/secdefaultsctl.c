@@ -27,6 +27,7 @@
 #include "migrate.h"
 #include "../lib/request.h"
 #include "../lib/totp.h"
+#include "../lib/userdb.h"
 
 #define EXIT_USAGE 2
 
@@ -420,6 +421,7 @@ struct status_ctx {
 	int first;
 	int failed;
 	time_t now;
+	struct sd_userdb *db; /* listing every user: passwd and group read once */
 };
 
 /* Length of the valid UTF-8 sequence at S, or 0 if it is not one. */
@@ -473,10 +475,11 @@ static int status_one(const char *name, void *arg)
 	struct sd_err err = {""};
 	const char *role = "unknown";
 	char grace[32], locked[SD_TIME_LEN] = "-", last[SD_TIME_LEN] = "-", comp[SD_TIME_LEN] = "-";
+	enum sd_role r;
 	int rc, lf;
 
-	if (sd_user_lookup(name, &u) == 0)
-		role = sd_role_name(sd_role_of(x->cfg, &u, &lf));
+	if (sd_userdb_role(x->db, x->cfg, name, &u, &r, &lf, NULL) == 0)
+		role = sd_role_name(r);
 	rc = sd_store_load(x->store, name, &st, &err);
 	if (rc == -ENOENT) {
 		memset(&st, 0, sizeof(st));
@@ -578,6 +581,22 @@ static int collect(const char *user, void *arg)
 	return sd_strlist_add(arg, user) == 0 ? 0 : -ENOMEM;
 }
 
+/* With more users than this, passwd and group are read once (sd_userdb)
+ * instead of looked up user by user: getpwnam and getgrouplist over a
+ * large files database are each a linear scan. */
+#define ENUMERATE_ABOVE 256
+
+/* The tables for NUSERS users, or NULL: the per-user path (few users, or
+ * the tables cannot answer, e.g. NSS does not enumerate). */
+static struct sd_userdb *bulk_userdb(const struct sd_config *c, size_t nusers)
+{
+	struct sd_userdb *db = NULL;
+
+	if (nusers > ENUMERATE_ABOVE && sd_userdb_open(c, &db) != 0)
+		db = NULL;
+	return db;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	struct status_ctx x;
@@ -620,6 +639,7 @@ static int cmd_status(int argc, char **argv)
 		rc = sd_store_list(x.store, collect, &users, &err);
 		if (rc == 0 && users.n > 1)
 			qsort(users.v, users.n, sizeof(*users.v), cmp_str);
+		x.db = bulk_userdb(&c, users.n);
 	}
 	if (rc != 0) {
 		sd_store_close(x.store);
@@ -636,6 +656,7 @@ static int cmd_status(int argc, char **argv)
 		status_one(users.v[i], &x);
 	if (x.json)
 		printf("%s]\n", users.n ? "\n" : "");
+	sd_userdb_free(x.db);
 	sd_store_close(x.store);
 	sd_config_free(&c);
 	sd_strlist_free(&users);
@@ -1081,12 +1102,11 @@ static int cmd_import_ga(int argc, char **argv)
 }
 /* ---- report and revoke: many users at once ------------------------------
  *
- * Roles of many users are resolved without a group lookup per user: every
- * configured admin and exempt group is read once (its gid and member list),
- * and each user's primary group and uid come from the passwd entry (from one
- * enumeration of passwd when there are many users, else getpwnam). The
- * result is the module's rule (sd_role_of) with the group's member list in
- * place of getgrouplist. */
+ * Roles come from sd_userdb_role: the module's rule (sd_role_of), answered
+ * from one read of passwd and group when there are many users (sd_userdb),
+ * else user by user. The configured admin and exempt groups are also read
+ * once with getgrnam for their member lists: the report lists admins who
+ * have never signed in and exempt accounts from them. */
 
 enum {
 	N_PW = 1,	     /* uid and gid are known */
@@ -1187,9 +1207,8 @@ struct roleset {
 	struct nmap names;
 	struct gid_name *admin, *exempt;
 	size_t nadmin, nexempt;
-	int enumerated;
+	struct sd_userdb *db; /* NULL: roles user by user */
 };
-
 /* Read group NAME: its gid into *G and its members into RS with FLAG. 0, or
  * -ENOENT (no such group: skipped, as the module does), or -errno. */
 static int roles_read_group(struct roleset *rs, const char *name, unsigned flag, gid_t *g)
@@ -1266,8 +1285,9 @@ static int roles_read_groups(struct roleset *rs, const struct sd_strlist *l, uns
 	return 0;
 }
 
-/* Read the configured groups, and with ENUMERATE every passwd entry. 0 or
- * EXIT_FAILURE (printed). */
+/* Read the configured groups, and with ENUMERATE passwd and group (see
+ * sd_userdb; without it, or when NSS does not enumerate, roles are looked
+ * up user by user). 0 or EXIT_FAILURE (printed). */
 static int roles_init(struct roleset *rs, const struct sd_config *c, int enumerate)
 {
 	memset(rs, 0, sizeof(*rs));
@@ -1277,103 +1297,54 @@ static int roles_init(struct roleset *rs, const struct sd_config *c, int enumera
 	    roles_read_groups(rs, &c->roles.exempt_groups, N_EXEMPT_MEMBER, &rs->exempt,
 			      &rs->nexempt) != 0)
 		return EXIT_FAILURE;
-	if (enumerate) {
-		struct passwd *pw;
-
-		errno = 0;
-		setpwent();
-		while ((pw = getpwent()) != NULL) {
-			struct nent *e;
-
-			if (sd_user_name_valid(pw->pw_name) != 0)
-				continue;
-			e = nmap_get(&rs->names, pw->pw_name, 1);
-			if (e == NULL) {
-				endpwent();
-				return fail("out of memory");
-			}
-			if (!(e->flags & N_PW)) {
-				e->uid = pw->pw_uid;
-				e->gid = pw->pw_gid;
-				e->flags |= N_PW;
-			}
-		}
-		endpwent();
-		rs->enumerated = 1;
-	}
+	if (enumerate && sd_userdb_open(c, &rs->db) != 0)
+		rs->db = NULL;
 	return 0;
 }
 
 static void roles_free(struct roleset *rs)
 {
+	sd_userdb_free(rs->db);
 	nmap_free(&rs->names);
 	free(rs->admin);
 	free(rs->exempt);
 }
 
-static const char *gid_in(const struct gid_name *l, size_t n, gid_t g)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (l[i].gid == g)
-			return l[i].name;
-	return NULL;
-}
-
-/* The role of NAME and its entry (created). 0 known, -ENOENT unknown to NSS,
- * other -errno on a lookup failure. *WHY says why an exempt user is. */
+/* The role of NAME (the module's rule) and its entry (created). 0 known,
+ * -ENOENT unknown to NSS, other -errno on a lookup failure. *WHY says why
+ * an exempt user is. */
 static int roles_of(struct roleset *rs, const char *name, enum sd_role *role, struct nent **ep,
 		    const char **why)
 {
 	const struct sd_config *c = rs->cfg;
 	struct nent *e = nmap_get(&rs->names, name, 1);
-	const char *g;
+	struct sd_user u;
+	const char *g = NULL;
+	int rc, lf = 0;
 
 	*why = NULL;
 	if (e == NULL)
 		return -ENOMEM;
 	*ep = e;
-	if (!(e->flags & (N_PW | N_NO_PW))) {
-		struct sd_user u;
-		int rc = sd_user_lookup(name, &u);
-
-		if (rc == -ENOENT) {
-			e->flags |= N_NO_PW;
-		} else if (rc != 0) {
-			return rc;
-		} else {
-			e->uid = u.uid;
-			e->gid = u.gid;
-			e->flags |= N_PW;
-		}
-	}
-	if (!(e->flags & N_PW))
+	if (e->flags & N_NO_PW)
 		return -ENOENT;
-	if (sd_strlist_contains(&c->roles.breakglass_users, name)) {
-		*role = SD_ROLE_BREAKGLASS;
+	rc = sd_userdb_role(rs->db, c, name, &u, role, &lf, &g);
+	if (rc == -ENOENT)
+		e->flags |= N_NO_PW;
+	if (rc != 0)
+		return rc;
+	e->uid = u.uid;
+	e->gid = u.gid;
+	e->flags |= N_PW;
+	if (lf)
+		fprintf(stderr, "secdefaultsctl: group lookup failed for %s: counted as admin\n",
+			name);
+	if (*role == SD_ROLE_BREAKGLASS)
 		*why = "breakglass_users";
-	} else if (sd_strlist_contains(&c->roles.exempt_users, name)) {
-		*role = SD_ROLE_EXEMPT;
-		*why = "exempt_users";
-	} else if (e->flags & N_EXEMPT_MEMBER) {
-		*role = SD_ROLE_EXEMPT;
-		*why = e->exempt_group;
-	} else if ((g = gid_in(rs->exempt, rs->nexempt, e->gid)) != NULL) {
-		*role = SD_ROLE_EXEMPT;
-		*why = g;
-	} else if (e->uid == 0 || (e->flags & N_ADMIN_MEMBER) ||
-		   gid_in(rs->admin, rs->nadmin, e->gid) != NULL) {
-		*role = SD_ROLE_ADMIN;
-	} else {
-		*role = SD_ROLE_USER;
-	}
+	else if (*role == SD_ROLE_EXEMPT)
+		*why = g != NULL ? g : "exempt_users";
 	return 0;
 }
-
-/* With more users than this, passwd is enumerated once instead of looked up
- * user by user (getpwnam over a large files database is a linear scan). */
-#define ENUMERATE_ABOVE 256
 
 /* report */
 
@@ -2302,15 +2273,22 @@ static int revoke_all_targets(struct target **t, size_t *nt)
 			rc = fail("cannot look up user %s: %s", users.v[k], strerror(-r));
 			break;
 		}
-		if (role != SD_ROLE_EXEMPT && role != SD_ROLE_BREAKGLASS) {
-			/* Before ending sessions, the module's own role test
-			 * (getgrouplist) has the last word: group member lists
-			 * from NSS can be incomplete (SSSD ignore_group_members). */
+		if (rs.db != NULL && c.roles.exempt_groups.n > 0 && role != SD_ROLE_EXEMPT &&
+		    role != SD_ROLE_BREAKGLASS) {
+			/* The role came from enumerated member lists. Before
+			 * ending sessions, the module's own group test
+			 * (getgrouplist) has the last word on exempt groups:
+			 * member lists from NSS can be incomplete (SSSD
+			 * ignore_group_members). Only an exempt group can turn
+			 * user or admin into "never revoked"; without one the
+			 * answer above is already the module's. */
 			struct sd_user u;
 			int lf;
 
-			if (sd_user_lookup(users.v[k], &u) == 0)
-				role = sd_role_of(&c, &u, &lf);
+			u.uid = e->uid;
+			u.gid = e->gid;
+			snprintf(u.name, sizeof(u.name), "%s", users.v[k]);
+			role = sd_role_of(&c, &u, &lf);
 		}
 		if (role == SD_ROLE_EXEMPT || role == SD_ROLE_BREAKGLASS) {
 			if (skipped++ < 10)

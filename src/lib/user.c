@@ -139,8 +139,9 @@ static int user_groups(const struct sd_user *u, gid_t **out, int *count)
 	return -EIO;
 }
 
-/* 1 if the user is in any group of LIST, 0 if not, -errno if unsure. */
-static int in_any_group(const struct sd_strlist *list, const gid_t *g, int ng)
+/* 1 if the user is in any group of LIST (*WHICH: its name), 0 if not,
+ * -errno if unsure. */
+static int in_any_group(const struct sd_strlist *list, const gid_t *g, int ng, const char **which)
 {
 	size_t i;
 	int j;
@@ -154,19 +155,31 @@ static int in_any_group(const struct sd_strlist *list, const gid_t *g, int ng)
 		if (rc != 0)
 			return rc;
 		for (j = 0; j < ng; j++)
-			if (g[j] == gid)
+			if (g[j] == gid) {
+				*which = list->v[i];
 				return 1;
+			}
 	}
 	return 0;
 }
 
 enum sd_role sd_role_of(const struct sd_config *c, const struct sd_user *u, int *lookup_failed)
 {
+	const char *why;
+
+	return sd_role_of_why(c, u, lookup_failed, &why);
+}
+
+enum sd_role sd_role_of_why(const struct sd_config *c, const struct sd_user *u, int *lookup_failed,
+			    const char **why)
+{
 	gid_t *g = NULL;
+	const char *which = NULL;
 	int ng = 0, rc;
 	enum sd_role role;
 
 	*lookup_failed = 0;
+	*why = NULL;
 	if (sd_strlist_contains(&c->roles.breakglass_users, u->name))
 		return SD_ROLE_BREAKGLASS;
 	if (sd_strlist_contains(&c->roles.exempt_users, u->name))
@@ -177,8 +190,9 @@ enum sd_role sd_role_of(const struct sd_config *c, const struct sd_user *u, int 
 		*lookup_failed = 1;
 		return SD_ROLE_ADMIN;
 	}
-	rc = in_any_group(&c->roles.exempt_groups, g, ng);
+	rc = in_any_group(&c->roles.exempt_groups, g, ng, &which);
 	if (rc == 1) {
+		*why = which;
 		role = SD_ROLE_EXEMPT;
 		goto done;
 	}
@@ -191,7 +205,7 @@ enum sd_role sd_role_of(const struct sd_config *c, const struct sd_user *u, int 
 		role = SD_ROLE_ADMIN;
 		goto done;
 	}
-	rc = in_any_group(&c->roles.admin_groups, g, ng);
+	rc = in_any_group(&c->roles.admin_groups, g, ng, &which);
 	if (rc < 0)
 		*lookup_failed = 1;
 	role = rc == 0 ? SD_ROLE_USER : SD_ROLE_ADMIN;

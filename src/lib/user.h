@@ -33,6 +33,9 @@ int sd_user_lookup(const char *name, struct sd_user *out);
 /* The user's role. On a group lookup failure the role is admin (the most
  * restrictive) and *LOOKUP_FAILED is set so the caller can log it. */
 enum sd_role sd_role_of(const struct sd_config *c, const struct sd_user *u, int *lookup_failed);
+/* The same, and *WHY: the exempt group that made the user exempt, else NULL. */
+enum sd_role sd_role_of_why(const struct sd_config *c, const struct sd_user *u, int *lookup_failed,
+			    const char **why);
 
 /* The class of a service: TAG (the service_tag= argument) if not NULL, else
  * SERVICE looked up in the services lists (legacy, privileged,
