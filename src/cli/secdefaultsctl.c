@@ -125,6 +125,17 @@ static int cmd_check(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rc = load_config(&c);
+	/* The etcd store checks its client key when it opens (no network). */
+	if (rc == 0 && c.state_backend == SD_BACKEND_ETCD) {
+		struct sd_store *s = NULL;
+		struct sd_err err = {""};
+
+		rc = sd_store_open(&c, SD_STORE_READONLY, &s, &err);
+		if (rc == 0)
+			sd_store_close(s);
+		else
+			fprintf(stderr, "%s: %s\n", config_path, err.msg);
+	}
 	sd_config_free(&c);
 	if (rc != 0)
 		return EXIT_FAILURE;

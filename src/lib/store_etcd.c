@@ -48,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define STATE_DIR "state/"
 #define SECRET_DIR "secrets/"
@@ -469,6 +471,38 @@ static void etcd_close(struct sd_store *s)
 	free(d);
 }
 
+/* The file with the client's private key (key_file, else cert_file, which
+ * may hold both): whoever reads it is a trusted host to etcd, so it must be
+ * a regular file owned by root (or by the user running this) that nobody
+ * else can read or write. libcurl opens it by name afterwards (a symlink is
+ * followed, as libcurl will). */
+static int key_file_safe(const char *path, struct sd_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0) {
+		int e = errno;
+
+		sd_err_set(err, "etcd: key file %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		sd_err_set(err, "etcd: key file %s is not a regular file", path);
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		sd_err_set(err, "etcd: key file %s is owned by uid %u: it must be owned by root", path,
+			   (unsigned)st.st_uid);
+		return -EPERM;
+	}
+	if ((st.st_mode & 077) != 0) {
+		sd_err_set(err, "etcd: key file %s has mode %04o: others must not read it (chmod 0600)",
+			   path, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	return 0;
+}
+
 int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
 		       struct sd_err *err)
 {
@@ -493,6 +527,13 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 	if (https && getenv("SSLKEYLOGFILE") != NULL) {
 		sd_err_set(err, "etcd: SSLKEYLOGFILE is set in the environment");
 		return -EPERM;
+	}
+	if (c->etcd.key_file[0] != '\0' || c->etcd.cert_file[0] != '\0') {
+		int rc = key_file_safe(
+		    c->etcd.key_file[0] != '\0' ? c->etcd.key_file : c->etcd.cert_file, err);
+
+		if (rc != 0)
+			return rc;
 	}
 	pthread_once(&curl_once, curl_setup);
 	if (curl_ready != 0) {
