@@ -28,6 +28,15 @@ int sd_user_name_valid(const char *name)
 	return 0;
 }
 
+/* The error number of a getpwnam_r / getgrnam_r return: some NSS wrappers
+ * (nss_wrapper, when the buffer is too small) return -1 and set errno. */
+static int r_errno(int rc)
+{
+	if (rc < 0)
+		return errno != 0 ? errno : EIO;
+	return rc;
+}
+
 /* getpwnam_r / getgrnam_r with a growing buffer. */
 static char *grow(char *buf, size_t *len)
 {
@@ -54,7 +63,8 @@ int sd_user_lookup(const char *name, struct sd_user *out)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		rc = getpwnam_r(name, &pw, buf, len, &res);
+		errno = 0;
+		rc = r_errno(getpwnam_r(name, &pw, buf, len, &res));
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);
@@ -94,7 +104,8 @@ static int group_gid(const char *name, gid_t *gid)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		rc = getgrnam_r(name, &gr, buf, len, &res);
+		errno = 0;
+		rc = r_errno(getgrnam_r(name, &gr, buf, len, &res));
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);

@@ -99,9 +99,12 @@ struct rbuf {
 	size_t len;
 };
 
+/* The largest buffer user.c gives getgrnam_r; the first one here. */
+#define GROUP_MAX (1024 * 1024)
+
 static int rbuf_grow(struct rbuf *b)
 {
-	size_t nlen = b->len ? b->len * 4 : 1024 * 1024;
+	size_t nlen = b->len ? b->len * 4 : GROUP_MAX;
 	char *np;
 
 	if (nlen > 256u * 1024 * 1024)
@@ -165,22 +168,18 @@ static int read_passwd(struct sd_userdb *db, struct rbuf *b)
 	return -rc;
 }
 
-/* getgrnam_r for slot S, as user.c's group_gid does. */
+/* getgrnam_r for slot S, as user.c's group_gid does (its buffer stops
+ * growing at 1 MiB: an entry larger than that is a failed lookup there, so
+ * it is one here too). */
 static int resolve_slot(struct slot *s, struct rbuf *b)
 {
-	struct group gr, *res;
+	struct group gr, *res = NULL;
 	int rc;
 
-	for (;;) {
-		res = NULL;
-		errno = 0;
-		rc = r_errno(getgrnam_r(s->name, &gr, b->p, b->len, &res));
-		if (rc != ERANGE)
-			break;
-		rc = -rbuf_grow(b);
-		if (rc != 0)
-			break;
-	}
+	errno = 0;
+	rc = r_errno(getgrnam_r(s->name, &gr, b->p, GROUP_MAX, &res));
+	if (rc == ERANGE)
+		return -ENOMEM;
 	if (rc == 0 && res != NULL) {
 		s->gid = gr.gr_gid;
 		return 0;
@@ -262,9 +261,7 @@ int sd_userdb_open(const struct sd_config *c, struct sd_userdb **out)
 		struct slot *s = &db->slots[k];
 
 		s->name = k < adm->n ? adm->v[k] : ex->v[k - adm->n];
-		s->rc = resolve_slot(s, &b);
-		if (s->rc == -ENOMEM || s->rc == -ERANGE)
-			rc = s->rc;
+		s->rc = resolve_slot(s, &b); /* a failure makes users admin, as in sd_role_of */
 	}
 	if (rc == 0)
 		rc = read_passwd(db, &b);
