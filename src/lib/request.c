@@ -65,6 +65,7 @@ void sd_request_decide(struct sd_request *r, unsigned store_flags)
 		}
 	}
 	r->facts.state_ok = rc == 0;
+	r->st_fresh = rc == 0 && (sd_store_caps(r->store) & SD_STORE_CAP_CAS);
 	sd_decide(&r->facts, &r->verdict);
 }
 
@@ -74,6 +75,7 @@ int sd_request_relock(struct sd_request *r)
 
 	if (r->store == NULL)
 		return -EINVAL;
+	r->st_fresh = 0;
 	rc = sd_store_lock(r->store, r->user.name, &r->err);
 	if (rc != 0)
 		return rc;
@@ -88,6 +90,21 @@ int sd_request_relock(struct sd_request *r)
 	}
 	r->facts.state_ok = 1;
 	r->facts.st = &r->st;
+	sd_decide(&r->facts, &r->verdict);
+	return 0;
+}
+
+int sd_request_lock_fresh(struct sd_request *r)
+{
+	int rc;
+
+	if (r->store == NULL || !r->st_fresh || !r->facts.state_ok || r->facts.st != &r->st ||
+	    !(sd_store_caps(r->store) & SD_STORE_CAP_CAS))
+		return sd_request_relock(r);
+	r->st_fresh = 0;
+	rc = sd_store_lock(r->store, r->user.name, &r->err);
+	if (rc != 0)
+		return rc;
 	sd_decide(&r->facts, &r->verdict);
 	return 0;
 }
@@ -168,6 +185,7 @@ int sd_request_observe(struct sd_request *r)
 		sd_wipe(&st, sizeof(st));
 		return 0;
 	}
+	r->st_fresh = 0; /* written below: r->st's revision is no longer current */
 	rc = sd_store_lock(r->store, r->user.name, &r->err);
 	if (rc != 0) {
 		sd_wipe(&st, sizeof(st));

@@ -27,6 +27,9 @@ struct sd_request {
 	char location[SD_LOCATION_LEN];
 	struct sd_store *store;
 	struct sd_state st;
+	/* st is the state as sd_request_decide read it from a compare-and-swap
+	 * store, unchanged since (see sd_request_lock_fresh) */
+	int st_fresh;
 	struct sd_err err; /* the last store error */
 	struct sd_facts facts;
 	struct sd_verdict verdict;
@@ -44,6 +47,15 @@ void sd_request_decide(struct sd_request *r, unsigned store_flags);
  * changes and saves r->st and calls sd_store_unlock(r->store). Returns 0, or
  * a negative errno (r->err says why; the lock is not held). */
 int sd_request_relock(struct sd_request *r);
+
+/* Like sd_request_relock, except on a compare-and-swap store
+ * (SD_STORE_CAP_CAS) whose state sd_request_decide read and nobody in this
+ * request has written since: then the lock is taken without reading again,
+ * once (a later call reads). Every save in the session compares the
+ * revision of that read, so a state that changed in between is never
+ * overwritten: the save fails with -EAGAIN and the caller must read again
+ * (sd_request_relock) and decide again. Saves a round trip in fleet mode. */
+int sd_request_lock_fresh(struct sd_request *r);
 
 /* Record the rollout observations of this sign-in (sd_state_observe) for a
  * covered user (role user or admin) through a standard, privileged or

@@ -25,6 +25,11 @@ void sd_store_close(struct sd_store *s)
 		s->ops->close(s);
 }
 
+unsigned sd_store_caps(const struct sd_store *s)
+{
+	return s != NULL ? s->ops->caps : 0;
+}
+
 int sd_store_lock(struct sd_store *s, const char *user, struct sd_err *err)
 {
 	return s->ops->lock(s, user, err);

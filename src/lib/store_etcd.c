@@ -279,10 +279,12 @@ void sd_etcd_kvs_free(struct sd_etcd_kv *kvs, size_t n)
 	free(kvs);
 }
 
-int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_etcd_kv **kvs,
-			size_t *n, int *more, char *why, size_t whylen)
+/* The key-values of one range result O (a /v3/kv/range reply, or a
+ * response_range inside a transaction's reply). */
+static int range_of(json_object *o, size_t maxval, struct sd_etcd_kv **kvs, size_t *n, int *more,
+		    char *why, size_t whylen)
 {
-	json_object *o, *arr = NULL;
+	json_object *arr = NULL;
 	struct sd_etcd_kv *v = NULL;
 	size_t i, cnt = 0;
 	int rc = 0;
@@ -290,11 +292,6 @@ int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_e
 	*kvs = NULL;
 	*n = 0;
 	*more = 0;
-	o = parse_json(body, len);
-	if (o == NULL) {
-		set_why(why, whylen, "reply is not a JSON object");
-		return -EBADMSG;
-	}
 	if (!json_object_object_get_ex(o, "header", NULL)) {
 		set_why(why, whylen, "reply has no header");
 		rc = -EBADMSG;
@@ -364,9 +361,94 @@ int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_e
 	}
 done:
 	sd_etcd_kvs_free(v, cnt);
-	json_object_put(o);
 	if (rc != 0)
 		*more = 0;
+	return rc;
+}
+
+int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_etcd_kv **kvs,
+			size_t *n, int *more, char *why, size_t whylen)
+{
+	json_object *o, *hdr = NULL;
+	uint64_t revision = 0;
+	int rc;
+
+	*kvs = NULL;
+	*n = 0;
+	*more = 0;
+	o = parse_json(body, len);
+	if (o == NULL) {
+		set_why(why, whylen, "reply is not a JSON object");
+		return -EBADMSG;
+	}
+	/* A member's reply carries the revision it was read at: without one it
+	 * is not from etcd, and its empty range must not say "no such key". */
+	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
+	    !json_object_is_type(hdr, json_type_object) ||
+	    get_u64(hdr, "revision", &revision) != 0 || revision == 0) {
+		set_why(why, whylen, "reply has no header revision");
+		json_object_put(o);
+		return -EBADMSG;
+	}
+	rc = range_of(o, maxval, kvs, n, more, why, whylen);
+	json_object_put(o);
+	return rc;
+}
+
+int sd_etcd_parse_txn_ranges(const char *body, size_t len, size_t maxval, size_t nr,
+			     struct sd_etcd_kv **kvs, size_t *nkv, char *why, size_t whylen)
+{
+	json_object *o, *hdr = NULL, *arr = NULL;
+	uint64_t revision = 0;
+	size_t i;
+	int rc = 0, succeeded = 0, more = 0;
+
+	for (i = 0; i < nr; i++) {
+		kvs[i] = NULL;
+		nkv[i] = 0;
+	}
+	o = parse_json(body, len);
+	if (o == NULL) {
+		set_why(why, whylen, "reply is not a JSON object");
+		return -EBADMSG;
+	}
+	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
+	    !json_object_is_type(hdr, json_type_object) ||
+	    get_u64(hdr, "revision", &revision) != 0 || revision == 0) {
+		set_why(why, whylen, "reply has no header revision");
+		rc = -EBADMSG;
+	} else if (get_bool(o, "succeeded", &succeeded) != 0 || !succeeded) {
+		set_why(why, whylen, "the transaction did not succeed");
+		rc = -EBADMSG;
+	} else if (!json_object_object_get_ex(o, "responses", &arr) || arr == NULL ||
+		   !json_object_is_type(arr, json_type_array) ||
+		   json_object_array_length(arr) != nr) {
+		set_why(why, whylen, "\"responses\" is not an array of the ranges asked for");
+		rc = -EBADMSG;
+	}
+	for (i = 0; rc == 0 && i < nr; i++) {
+		json_object *r = json_object_array_get_idx(arr, i), *rr = NULL;
+
+		if (r == NULL || !json_object_is_type(r, json_type_object) ||
+		    !json_object_object_get_ex(r, "response_range", &rr) || rr == NULL ||
+		    !json_object_is_type(rr, json_type_object)) {
+			set_why(why, whylen, "a response is not a range result");
+			rc = -EBADMSG;
+			break;
+		}
+		rc = range_of(rr, maxval, &kvs[i], &nkv[i], &more, why, whylen);
+		if (rc == 0 && more) {
+			set_why(why, whylen, "a single-key range has more keys");
+			rc = -EBADMSG;
+		}
+	}
+	json_object_put(o);
+	if (rc != 0)
+		for (i = 0; i < nr; i++) {
+			sd_etcd_kvs_free(kvs[i], nkv[i]);
+			kvs[i] = NULL;
+			nkv[i] = 0;
+		}
 	return rc;
 }
 
@@ -431,13 +513,28 @@ struct etcd_store {
 	size_t cur; /* the endpoint that answered last */
 	char *prefix, *ca_file, *cert_file, *key_file;
 	long timeout_ms;
-	int readonly;
+	int readonly, with_secret;
 	CURL *h;
 	/* The "lock": the user, and the state key's mod_revision as this
-	 * handle last read or wrote it (0: absent), once known. */
-	int locked, have_rev;
+	 * handle last read or wrote it (0: absent), once known; the secret
+	 * key's, once read under the lock (every write then compares it too). */
+	int locked, have_rev, have_srev;
 	char user[SD_USER_MAX + 1];
-	uint64_t rev;
+	uint64_t rev, srev;
+	/* SD_STORE_WITH_SECRET: the secret fetched with the last load of
+	 * SEC_USER's state (SEC_VAL NULL: the user has none), served once by
+	 * the load_secret of the lock session that follows, wiped then, at
+	 * unlock, at the next load and at close. */
+	int have_sec;
+	char sec_user[SD_USER_MAX + 1];
+	char *sec_val;
+	size_t sec_len;
+	uint64_t sec_rev;
+	/* An SD_SAVE_NOSYNC save held back (see etcd_save): the state text
+	 * and the state revision it replaces. */
+	char *pending;
+	size_t pending_len;
+	uint64_t pending_expect;
 };
 
 static const struct sd_store_ops etcd_ops;
@@ -457,10 +554,36 @@ static int dup_str(char **dst, const char *src)
 	return *dst == NULL ? -ENOMEM : 0;
 }
 
+static void drop_secret(struct etcd_store *d)
+{
+	if (d->sec_val != NULL) {
+		sd_wipe(d->sec_val, d->sec_len);
+		free(d->sec_val);
+	}
+	d->sec_val = NULL;
+	d->sec_len = 0;
+	d->sec_rev = 0;
+	d->have_sec = 0;
+	d->sec_user[0] = '\0';
+}
+
+static void drop_pending(struct etcd_store *d)
+{
+	if (d->pending != NULL) {
+		sd_wipe(d->pending, d->pending_len);
+		free(d->pending);
+	}
+	d->pending = NULL;
+	d->pending_len = 0;
+	d->pending_expect = 0;
+}
+
 static void etcd_close(struct sd_store *s)
 {
 	struct etcd_store *d = (struct etcd_store *)s;
 
+	drop_secret(d);
+	drop_pending(d);
 	if (d->h != NULL)
 		curl_easy_cleanup(d->h);
 	sd_strlist_free(&d->endpoints);
@@ -491,12 +614,13 @@ static int key_file_safe(const char *path, struct sd_err *err)
 		return -EPERM;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		sd_err_set(err, "etcd: key file %s is owned by uid %u: it must be owned by root", path,
-			   (unsigned)st.st_uid);
+		sd_err_set(err, "etcd: key file %s is owned by uid %u: it must be owned by root",
+			   path, (unsigned)st.st_uid);
 		return -EPERM;
 	}
 	if ((st.st_mode & 077) != 0) {
-		sd_err_set(err, "etcd: key file %s has mode %04o: others must not read it (chmod 0600)",
+		sd_err_set(err,
+			   "etcd: key file %s has mode %04o: others must not read it (chmod 0600)",
 			   path, (unsigned)(st.st_mode & 07777));
 		return -EPERM;
 	}
@@ -530,7 +654,7 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 	}
 	if (c->etcd.key_file[0] != '\0' || c->etcd.cert_file[0] != '\0') {
 		int rc = key_file_safe(
-		    c->etcd.key_file[0] != '\0' ? c->etcd.key_file : c->etcd.cert_file, err);
+			c->etcd.key_file[0] != '\0' ? c->etcd.key_file : c->etcd.cert_file, err);
 
 		if (rc != 0)
 			return rc;
@@ -548,6 +672,9 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 	d->base.ops = &etcd_ops;
 	d->timeout_ms = c->etcd.timeout_ms > 0 ? c->etcd.timeout_ms : 1500;
 	d->readonly = (flags & SD_STORE_READONLY) != 0;
+	/* A read-only handle (status, explain, report) may belong to an etcd
+	 * role that cannot read secrets: it never asks for them unasked. */
+	d->with_secret = !d->readonly && (flags & SD_STORE_WITH_SECRET) != 0;
 	for (i = 0; i < c->etcd.endpoints.n; i++)
 		if (sd_strlist_add(&d->endpoints, c->etcd.endpoints.v[i]) != 0)
 			break;
@@ -826,6 +953,26 @@ struct txn_ctx {
 	uint64_t revision;
 };
 
+struct txn_ranges_ctx {
+	struct sd_etcd_kv **kvs;
+	size_t *nkv;
+};
+
+static int on_txn_ranges(const char *body, size_t len, void *ctx, char *why, size_t whylen)
+{
+	struct txn_ranges_ctx *t = ctx;
+	size_t i;
+
+	/* A reply from an earlier endpoint that turned out unreadable. */
+	for (i = 0; i < 2; i++) {
+		sd_etcd_kvs_free(t->kvs[i], t->nkv[i]);
+		t->kvs[i] = NULL;
+		t->nkv[i] = 0;
+	}
+	return sd_etcd_parse_txn_ranges(body, len, SD_STATE_MAX_SIZE, 2, t->kvs, t->nkv, why,
+					whylen);
+}
+
 static int on_txn(const char *body, size_t len, void *ctx, char *why, size_t whylen)
 {
 	struct txn_ctx *t = ctx;
@@ -883,6 +1030,75 @@ static void free_value(char *v, size_t n)
 	}
 }
 
+/* Read the state and the secret of USER in one round trip (a read-only
+ * transaction of two ranges, as linearizable as a range): the state as
+ * get_key gives it, and the secret kept in the handle for the load_secret
+ * of the lock session that follows (see etcd_load_secret). */
+static int get_state_and_secret(struct etcd_store *d, const char *user, char **value, size_t *vlen,
+				uint64_t *rev, struct sd_err *err)
+{
+	struct sd_etcd_kv *kvs[2] = {NULL, NULL};
+	size_t nkv[2] = {0, 0};
+	struct txn_ranges_ctx ctx = {kvs, nkv};
+	char *ck = NULL, *sk = NULL, *body = NULL;
+	int rc, n = -1;
+
+	*value = NULL;
+	*vlen = 0;
+	*rev = 0;
+	rc = key_b64(d, STATE_DIR, user, &ck);
+	if (rc == 0)
+		rc = key_b64(d, SECRET_DIR, user, &sk);
+	if (rc == 0) {
+		n = asprintf(&body,
+			     "{\"success\":[{\"request_range\":{\"key\":\"%s\"}},"
+			     "{\"request_range\":{\"key\":\"%s\"}}]}",
+			     ck, sk);
+		if (n < 0) {
+			body = NULL;
+			rc = -ENOMEM;
+		}
+	}
+	free(ck);
+	free(sk);
+	if (rc != 0) {
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+		return rc;
+	}
+	rc = request(d, "/v3/kv/txn", body, on_txn_ranges, &ctx, err);
+	free(body);
+	if (rc != 0)
+		return rc;
+	if (nkv[0] > 1 || nkv[1] > 1 || (nkv[0] == 1 && kvs[0][0].value == NULL) ||
+	    (nkv[1] == 1 && kvs[1][0].value == NULL)) {
+		sd_err_set(err, "etcd: unexpected reply for the keys of %s", user);
+		rc = -EBADMSG;
+	} else {
+		if (nkv[0] == 0) {
+			rc = -ENOENT;
+		} else {
+			*value = (char *)kvs[0][0].value;
+			*vlen = kvs[0][0].vlen;
+			*rev = kvs[0][0].mod_revision;
+			kvs[0][0].value = NULL;
+			kvs[0][0].vlen = 0;
+		}
+		drop_secret(d);
+		d->have_sec = 1;
+		snprintf(d->sec_user, sizeof(d->sec_user), "%s", user);
+		if (nkv[1] == 1) {
+			d->sec_val = (char *)kvs[1][0].value;
+			d->sec_len = kvs[1][0].vlen;
+			d->sec_rev = kvs[1][0].mod_revision;
+			kvs[1][0].value = NULL;
+			kvs[1][0].vlen = 0;
+		}
+	}
+	sd_etcd_kvs_free(kvs[0], nkv[0]);
+	sd_etcd_kvs_free(kvs[1], nkv[1]);
+	return rc;
+}
+
 static int etcd_lock(struct sd_store *s, const char *user, struct sd_err *err)
 {
 	struct etcd_store *d = (struct etcd_store *)s;
@@ -902,6 +1118,12 @@ static int etcd_lock(struct sd_store *s, const char *user, struct sd_err *err)
 	d->locked = 1;
 	d->have_rev = 0;
 	d->rev = 0;
+	d->have_srev = 0;
+	d->srev = 0;
+	drop_pending(d);
+	/* A secret fetched with this user's state is kept for this session. */
+	if (d->have_sec && strcmp(d->sec_user, user) != 0)
+		drop_secret(d);
 	return 0;
 }
 
@@ -912,7 +1134,11 @@ static void etcd_unlock(struct sd_store *s)
 	d->locked = 0;
 	d->have_rev = 0;
 	d->rev = 0;
+	d->have_srev = 0;
+	d->srev = 0;
 	d->user[0] = '\0';
+	drop_pending(d); /* never written: see etcd_save */
+	drop_secret(d);
 }
 
 static int holds(struct etcd_store *d, const char *user)
@@ -931,7 +1157,10 @@ static int etcd_load(struct sd_store *s, const char *user, struct sd_state *st, 
 	memset(st, 0, sizeof(*st));
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
-	rc = get_key(d, STATE_DIR, user, &v, &n, &rev, err);
+	if (d->with_secret)
+		rc = get_state_and_secret(d, user, &v, &n, &rev, err);
+	else
+		rc = get_key(d, STATE_DIR, user, &v, &n, &rev, err);
 	if (rc == 0) {
 		rc = sd_state_parse(v, n, st, why, sizeof(why));
 		if (rc != 0) {
@@ -974,36 +1203,73 @@ static int compare_clause(const char *k, uint64_t rev, char **out)
 	return 0;
 }
 
-/* Put TEXT at key PUTK if key CMPK is at revision REV. 0 with the new
- * revision, -EAGAIN when the comparison failed, or an error. */
-static int cas_put(struct etcd_store *d, const char *cmpk, uint64_t rev, const char *putk,
-		   const char *text, size_t len, uint64_t *newrev, struct sd_err *err)
+/* Append ITEM to the comma-separated list *LIST (a JSON array's inside). */
+static int list_add(char **list, const char *item)
 {
-	struct txn_ctx t = {0, 0};
-	char *cmp = NULL, *val = NULL, *body = NULL;
-	int rc, n = -1;
+	char *n = NULL;
 
-	rc = compare_clause(cmpk, rev, &cmp);
-	if (rc == 0)
-		rc = sd_etcd_b64_encode((const unsigned char *)text, len, &val);
-	if (rc == 0) {
-		n = asprintf(&body,
-			     "{\"compare\":[%s],\"success\":[{\"request_put\":{\"key\":\"%s\","
-			     "\"value\":\"%s\"}}]}",
-			     cmp, putk, val);
-		if (n < 0) {
-			body = NULL;
-			rc = -ENOMEM;
-		}
+	if (asprintf(&n, "%s%s%s", *list != NULL ? *list : "",
+		     *list != NULL && **list != '\0' ? "," : "", item) < 0)
+		return -ENOMEM;
+	if (*list != NULL) {
+		sd_wipe(*list, strlen(*list));
+		free(*list);
 	}
-	free(cmp);
+	*list = n;
+	return 0;
+}
+
+/* Append the compare "KEY (base64) is at REV" to *CMPS. */
+static int add_compare(char **cmps, const char *k, uint64_t rev)
+{
+	char *c = NULL;
+	int rc = compare_clause(k, rev, &c);
+
+	if (rc == 0)
+		rc = list_add(cmps, c);
+	free(c);
+	return rc;
+}
+
+/* Append "put TEXT at KEY (base64)" to *OPS. */
+static int add_put(char **ops, const char *k, const char *text, size_t len)
+{
+	char *val = NULL, *op = NULL;
+	int rc = sd_etcd_b64_encode((const unsigned char *)text, len, &val);
+
+	if (rc == 0 &&
+	    asprintf(&op, "{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\"}}", k, val) < 0) {
+		op = NULL;
+		rc = -ENOMEM;
+	}
+	if (rc == 0)
+		rc = list_add(ops, op);
 	if (val != NULL) {
 		sd_wipe(val, strlen(val));
 		free(val);
 	}
-	if (rc != 0) {
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
-		return rc;
+	if (op != NULL) {
+		sd_wipe(op, strlen(op));
+		free(op);
+	}
+	return rc;
+}
+
+/* One transaction: if every compare of CMPS holds, do OPS. 0 with the new
+ * revision, -EAGAIN when a comparison failed (nothing was done), or an
+ * error. The request body is wiped (it may carry a secret). */
+static int txn(struct etcd_store *d, const char *cmps, const char *ops, uint64_t *newrev,
+	       struct sd_err *err)
+{
+	struct txn_ctx t = {0, 0};
+	char *body = NULL;
+	int rc, n;
+
+	n = asprintf(&body, "{\"compare\":[%s],\"success\":[%s]}", cmps != NULL ? cmps : "",
+		     ops != NULL ? ops : "");
+	if (n < 0) {
+		sd_err_set(err, "cannot build etcd request: %s", strerror(ENOMEM));
+		return -ENOMEM;
 	}
 	rc = request(d, "/v3/kv/txn", body, on_txn, &t, err);
 	sd_wipe(body, (size_t)n);
@@ -1016,16 +1282,87 @@ static int cas_put(struct etcd_store *d, const char *cmpk, uint64_t rev, const c
 	return 0;
 }
 
+static void free_list(char *l)
+{
+	if (l != NULL) {
+		sd_wipe(l, strlen(l));
+		free(l);
+	}
+}
+
+/* Write the state text TEXT of the locked user, and with SECRET (not
+ * NULL) the secret text too, in one transaction that compares the state
+ * key with EXPECT and, when this lock session read the secret, the secret
+ * key with the revision read (else, for a secret write without a known
+ * state revision, the secret key with SECREV). TEXT NULL: the secret
+ * alone. */
+static int commit(struct etcd_store *d, const char *text, size_t len, uint64_t expect,
+		  int have_expect, const char *secret, size_t slen, uint64_t secrev,
+		  uint64_t *newrev, struct sd_err *err)
+{
+	char *ck = NULL, *sk = NULL, *cmps = NULL, *ops = NULL;
+	int rc;
+
+	rc = key_b64(d, STATE_DIR, d->user, &ck);
+	if (rc == 0)
+		rc = key_b64(d, SECRET_DIR, d->user, &sk);
+	if (rc == 0 && have_expect)
+		rc = add_compare(&cmps, ck, expect);
+	if (rc == 0 && d->have_srev)
+		rc = add_compare(&cmps, sk, d->srev);
+	else if (rc == 0 && secret != NULL && !have_expect)
+		rc = add_compare(&cmps, sk, secrev);
+	if (rc == 0 && text != NULL)
+		rc = add_put(&ops, ck, text, len);
+	if (rc == 0 && secret != NULL)
+		rc = add_put(&ops, sk, secret, slen);
+	if (rc == 0)
+		rc = txn(d, cmps, ops, newrev, err);
+	else
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+	free(ck);
+	free(sk);
+	free_list(cmps);
+	free_list(ops);
+	return rc;
+}
+
+/* After a write at NEWREV: what this handle now knows of the keys. */
+static void committed(struct etcd_store *d, int state, int secret, uint64_t newrev)
+{
+	if (state) {
+		d->have_rev = 1;
+		d->rev = newrev;
+	}
+	if (secret && d->have_srev)
+		d->srev = newrev;
+}
+
+/* A write that lost the race: forget the revisions, so nothing more is
+ * written on what this session read. */
+static void lost(struct etcd_store *d)
+{
+	d->have_rev = 0;
+	d->have_srev = 0;
+	drop_pending(d);
+}
+
+/* Saves. An SD_SAVE_NOSYNC save (the attempt count the module writes before
+ * it checks a code) is held in this handle, not sent: the next save,
+ * save_secret or sync of the lock session writes it, in the same
+ * transaction as what the sign-in decided, and unlock drops it unwritten.
+ * The module answers only after that transaction, so the count is in etcd
+ * before any verdict leaves the host, and one transaction carries both
+ * (see SECURITY.md). */
 static int etcd_save(struct sd_store *s, const char *user, const struct sd_state *st,
 		     unsigned flags, struct sd_err *err)
 {
 	struct etcd_store *d = (struct etcd_store *)s;
 	uint64_t expect, newrev = 0;
-	char *text = NULL, *k = NULL;
+	char *text = NULL;
 	size_t len = 0;
 	int rc;
 
-	(void)flags; /* every committed transaction is durable */
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
 	if (!holds(d, user)) {
@@ -1039,32 +1376,55 @@ static int etcd_save(struct sd_store *s, const char *user, const struct sd_state
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
-	rc = key_b64(d, STATE_DIR, user, &k);
-	if (rc == 0)
-		rc = cas_put(d, k, expect, k, text, len, &newrev, err);
-	else
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
-	free(k);
+	drop_pending(d); /* this save replaces it */
+	if (flags & SD_SAVE_NOSYNC) {
+		d->pending = text;
+		d->pending_len = len;
+		d->pending_expect = expect;
+		return 0;
+	}
+	rc = commit(d, text, len, expect, 1, NULL, 0, 0, &newrev, err);
+	sd_wipe(text, len);
 	free(text);
 	if (rc == -EAGAIN) {
 		sd_err_set(err,
 			   "state of %s changed on another host or sign-in (etcd revision "
 			   "%" PRIu64 " is no longer current): not saved",
 			   user, expect);
-		d->have_rev = 0;
+		lost(d);
 		return rc;
 	}
 	if (rc != 0)
 		return rc;
-	d->have_rev = 1;
-	d->rev = newrev;
+	committed(d, 1, 0, newrev);
 	return 0;
 }
 
+/* Write a held-back SD_SAVE_NOSYNC save, if any. */
 static int etcd_sync(struct sd_store *s, const char *user, struct sd_err *err)
 {
-	(void)s;
-	return check_user(user, err);
+	struct etcd_store *d = (struct etcd_store *)s;
+	uint64_t newrev = 0;
+	int rc;
+
+	if ((rc = check_user(user, err)) != 0)
+		return rc;
+	if (d->pending == NULL || !holds(d, user))
+		return 0;
+	rc = commit(d, d->pending, d->pending_len, d->pending_expect, 1, NULL, 0, 0, &newrev, err);
+	if (rc == -EAGAIN) {
+		sd_err_set(err,
+			   "state of %s changed on another host or sign-in (etcd revision "
+			   "%" PRIu64 " is no longer current): not saved",
+			   user, d->pending_expect);
+		lost(d);
+		return rc;
+	}
+	drop_pending(d);
+	if (rc != 0)
+		return rc;
+	committed(d, 1, 0, newrev);
+	return 0;
 }
 
 static int etcd_load_secret(struct sd_store *s, const char *user, struct sd_secret *sec,
@@ -1079,7 +1439,17 @@ static int etcd_load_secret(struct sd_store *s, const char *user, struct sd_secr
 	memset(sec, 0, sizeof(*sec));
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
-	rc = get_key(d, SECRET_DIR, user, &v, &n, &rev, err);
+	if (d->have_sec && holds(d, user) && strcmp(d->sec_user, user) == 0) {
+		/* Fetched with the state (SD_STORE_WITH_SECRET): served once. */
+		v = d->sec_val;
+		n = d->sec_len;
+		rev = d->sec_rev;
+		rc = v != NULL ? 0 : -ENOENT;
+		d->sec_val = NULL;
+		drop_secret(d);
+	} else {
+		rc = get_key(d, SECRET_DIR, user, &v, &n, &rev, err);
+	}
 	if (rc == 0) {
 		rc = sd_secret_parse(v, n, sec, why, sizeof(why));
 		if (rc != 0) {
@@ -1092,6 +1462,11 @@ static int etcd_load_secret(struct sd_store *s, const char *user, struct sd_secr
 		}
 	}
 	free_value(v, n);
+	if ((rc == 0 || rc == -ENOENT) && holds(d, user)) {
+		/* Every write of this session now compares it too. */
+		d->have_srev = 1;
+		d->srev = rc == 0 ? rev : 0;
+	}
 	return rc;
 }
 
@@ -1099,10 +1474,10 @@ static int etcd_save_secret(struct sd_store *s, const char *user, const struct s
 			    struct sd_err *err)
 {
 	struct etcd_store *d = (struct etcd_store *)s;
-	char *text = NULL, *sk = NULL, *ck = NULL;
+	char *text = NULL;
 	size_t len = 0;
-	uint64_t newrev = 0;
-	int rc;
+	uint64_t newrev = 0, expect = 0;
+	int rc, have_expect, with_state;
 
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
@@ -1114,25 +1489,27 @@ static int etcd_save_secret(struct sd_store *s, const char *user, const struct s
 		sd_err_set(err, "cannot format secret");
 		return -ENOMEM;
 	}
-	rc = key_b64(d, SECRET_DIR, user, &sk);
 	/* Guarded by the state's revision when this handle read the state
 	 * (every sign-in and every secdefaultsctl change does), else by the
-	 * secret's own. */
-	if (rc == 0 && d->have_rev)
-		rc = key_b64(d, STATE_DIR, user, &ck);
-	if (rc == 0)
-		rc = cas_put(d, d->have_rev ? ck : sk, d->have_rev ? d->rev : sec->rev, sk, text,
-			     len, &newrev, err);
-	else
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+	 * secret's own; a held-back state save goes in the same transaction. */
+	with_state = d->pending != NULL;
+	have_expect = with_state || d->have_rev;
+	expect = with_state ? d->pending_expect : d->rev;
+	rc = commit(d, with_state ? d->pending : NULL, d->pending_len, expect, have_expect, text,
+		    len, sec->rev, &newrev, err);
 	sd_wipe(text, len);
 	free(text);
-	free(sk);
-	free(ck);
-	if (rc == -EAGAIN)
+	if (rc == -EAGAIN) {
 		sd_err_set(err, "state of %s changed on another host or sign-in: secret not saved",
 			   user);
-	return rc;
+		lost(d);
+		return rc;
+	}
+	if (rc != 0)
+		return rc;
+	drop_pending(d);
+	committed(d, with_state, 1, newrev);
+	return 0;
 }
 
 static int etcd_remove(struct sd_store *s, const char *user, struct sd_err *err)
@@ -1174,11 +1551,14 @@ static int etcd_remove(struct sd_store *s, const char *user, struct sd_err *err)
 		return rc;
 	if (!t.succeeded) {
 		sd_err_set(err, "state of %s changed on another host: not removed", user);
-		d->have_rev = 0;
+		lost(d);
 		return -EAGAIN;
 	}
+	drop_pending(d);
 	d->have_rev = 1;
 	d->rev = 0;
+	if (d->have_srev)
+		d->srev = 0;
 	return 0;
 }
 
@@ -1273,6 +1653,7 @@ static int etcd_list(struct sd_store *s, int (*cb)(const char *user, void *ctx),
 
 static const struct sd_store_ops etcd_ops = {
 	.name = "etcd",
+	.caps = SD_STORE_CAP_CAS,
 	.lock = etcd_lock,
 	.unlock = etcd_unlock,
 	.load = etcd_load,

@@ -40,6 +40,15 @@ int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_e
 			size_t *n, int *more, char *why, size_t whylen);
 void sd_etcd_kvs_free(struct sd_etcd_kv *kvs, size_t n);
 
+/* The reply of a read-only /v3/kv/txn whose NR operations are all
+ * request_range: per range, its key-values into KVS[i] and NKV[i], as
+ * sd_etcd_parse_range gives them. A transaction that did not succeed, a
+ * different number of responses, a response that is not a range or a
+ * range with "more" set is -EBADMSG. 0, -ENOMEM or -EBADMSG (with the
+ * reason in WHY); on error every KVS[i] is NULL. */
+int sd_etcd_parse_txn_ranges(const char *body, size_t len, size_t maxval, size_t nr,
+			     struct sd_etcd_kv **kvs, size_t *nkv, char *why, size_t whylen);
+
 /* A /v3/kv/txn reply: whether the comparisons held, and the store revision
  * after it (the new mod_revision of what a successful txn put). 0 or
  * -EBADMSG. */

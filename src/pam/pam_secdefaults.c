@@ -150,10 +150,17 @@ static void wipe_free(char *p)
 
 /* Check the code RESP under the user's lock. The failure is counted before
  * the code is checked, so a process killed after the check cannot give a
- * free guess: that count is renamed into place at once and made durable only
- * if it stands. With NEWKEY (enrolment at sign-in) the code is checked
- * against that key, which is stored only once the code is right. Returns
- * PAM_SUCCESS or PAM_AUTH_ERR; *REASON is the log reason. */
+ * free guess: in the state directory that count is renamed into place at
+ * once and made durable only if it stands; in a compare-and-swap store
+ * (etcd) it is held back and written in the one transaction that also
+ * writes the outcome, before the module answers (SD_STORE_CAP_CAS in
+ * store.h). When that transaction finds that another host or sign-in
+ * changed the state first, everything is done again on fresh state (read,
+ * decide, count, check: the replay guard then refuses a step the other
+ * used), at most three times, then denied. With NEWKEY (enrolment at
+ * sign-in) the code is checked against that key, which is stored only once
+ * the code is right. Returns PAM_SUCCESS or PAM_AUTH_ERR; *REASON is the
+ * log reason. */
 static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp,
 		      const struct sd_secret *newkey, const char **reason)
 {
@@ -161,12 +168,22 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 	struct sd_secret sec;
 	enum sd_totp_result res = SD_TOTP_ERROR;
 	uint64_t step = 0;
-	int rc, pamrc = PAM_AUTH_ERR, recovery_left = -1;
+	int rc, pamrc = PAM_AUTH_ERR, recovery_left = -1, sync_failed = 0;
+	/* Whether the count is in the store before the code is checked (the
+	 * directory) or only with the outcome (a compare-and-swap store, which
+	 * then says nothing about the code unless that write succeeded). */
+	int counted_first = !(sd_store_caps(r->store) & SD_STORE_CAP_CAS);
 
 	for (int attempt = 0;; attempt++) {
+		res = SD_TOTP_ERROR;
+		step = 0;
+		recovery_left = -1;
+		sync_failed = 0;
 		/* Decide again on fresh state: another sign-in may have locked the
-		 * account, used a step or enrolled while the user was typing. */
-		rc = sd_request_relock(r);
+		 * account, used a step or enrolled while the user was typing. (A
+		 * compare-and-swap store need not read it again the first time:
+		 * the writes below fail if it changed.) */
+		rc = attempt == 0 ? sd_request_lock_fresh(r) : sd_request_relock(r);
 		if (rc != 0) {
 			*reason = "state-error";
 			return PAM_AUTH_ERR;
@@ -201,67 +218,67 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 		if (r->st.failures >= (unsigned)r->cfg.lockout.max_failures)
 			r->st.locked_until = r->now + (time_t)r->cfg.lockout.lock_minutes * 60;
 		rc = sd_store_save(r->store, r->user.name, &r->st, SD_SAVE_NOSYNC, &r->err);
+		if (rc == 0)
+			res = sd_totp_verify(&r->cfg, sec.key, sec.keylen, r->now, resp,
+					     r->st.last_step, &step);
+		if (rc == 0 && res == SD_TOTP_BAD && !enrolling && sec.nrecovery > 0) {
+			/* Not a current code: maybe one of the one-time recovery
+			 * codes, burnt (durably) before the sign-in succeeds. */
+			int idx = sd_recovery_match(&sec, resp);
+
+			if (idx >= 0) {
+				sd_recovery_remove(&sec, (size_t)idx);
+				rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
+				if (rc == 0) {
+					recovery_left = (int)sec.nrecovery;
+					res = SD_TOTP_OK;
+				}
+			} else if (idx < -1) {
+				res = SD_TOTP_ERROR;
+			}
+		}
+		if (rc == 0 && res == SD_TOTP_OK && enrolling)
+			rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
+		sd_wipe(&sec, sizeof(sec));
+		if (rc == 0 && res == SD_TOTP_OK) {
+			r->st.failures = 0;
+			r->st.locked_until = 0;
+			if (recovery_left < 0)
+				r->st.last_step = step;
+			r->st.last_totp = r->now;
+			if (enrolling)
+				r->st.enrolled = r->now;
+			if (r->facts.location_ok)
+				sd_state_touch_loc(&r->st, r->location, r->now);
+			sd_request_note(r, &r->st);
+			rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
+		} else if (rc == 0) {
+			/* The count stands (written now if it was held back). */
+			rc = sd_store_sync(r->store, r->user.name, &r->err);
+			sync_failed = rc != 0;
+		}
 		if (rc != -EAGAIN || attempt >= 2)
 			break;
 		/* A fleet store said another host changed this user's state
 		 * first: read it again and decide again (at most 3 times). */
-		sd_wipe(&sec, sizeof(sec));
 		sd_store_unlock(r->store);
 	}
-	if (rc == 0)
-		res = sd_totp_verify(&r->cfg, sec.key, sec.keylen, r->now, resp, r->st.last_step,
-				     &step);
-	if (rc == 0 && res == SD_TOTP_BAD && !enrolling && sec.nrecovery > 0) {
-		/* Not a current code: maybe one of the one-time recovery codes,
-		 * burnt (durably) before the sign-in succeeds. */
-		int idx = sd_recovery_match(&sec, resp);
-
-		if (idx >= 0) {
-			sd_recovery_remove(&sec, (size_t)idx);
-			rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
-			if (rc == 0) {
-				recovery_left = (int)sec.nrecovery;
-				res = SD_TOTP_OK;
-			}
-		} else if (idx < -1) {
-			res = SD_TOTP_ERROR;
-		}
-	}
-	if (rc == 0 && res == SD_TOTP_OK && enrolling)
-		rc = sd_store_save_secret(r->store, r->user.name, &sec, &r->err);
-	sd_wipe(&sec, sizeof(sec));
-	if (rc != 0) {
+	if (rc != 0 && !(sync_failed && counted_first)) {
 		*reason = "state-error";
 	} else if (res == SD_TOTP_OK) {
-		r->st.failures = 0;
-		r->st.locked_until = 0;
-		if (recovery_left < 0)
-			r->st.last_step = step;
-		r->st.last_totp = r->now;
-		if (enrolling)
-			r->st.enrolled = r->now;
-		if (r->facts.location_ok)
-			sd_state_touch_loc(&r->st, r->location, r->now);
-		sd_request_note(r, &r->st);
-		rc = sd_store_save(r->store, r->user.name, &r->st, 0, &r->err);
-		if (rc == 0) {
-			*reason = enrolling	       ? "enrolled-at-login"
-				  : recovery_left >= 0 ? "recovery-code"
-						       : r->verdict.reason;
-			pamrc = PAM_SUCCESS;
-			if (recovery_left >= 0)
-				pam_info(pamh, "Recovery code accepted; %d left.", recovery_left);
-		} else {
-			*reason = "state-error";
-		}
+		*reason = enrolling	       ? "enrolled-at-login"
+			  : recovery_left >= 0 ? "recovery-code"
+					       : r->verdict.reason;
+		pamrc = PAM_SUCCESS;
+		if (recovery_left >= 0)
+			pam_info(pamh, "Recovery code accepted; %d left.", recovery_left);
 	} else {
-		rc = sd_store_sync(r->store, r->user.name, &r->err);
 		*reason = res == SD_TOTP_REPLAY	 ? "totp-replay"
 			  : res == SD_TOTP_ERROR ? "totp-error"
 			  : enrolling		 ? "enroll-wrong-code"
 						 : "totp-wrong-code";
 		if (rc != 0)
-			*reason = "state-error";
+			*reason = "state-error"; /* the count was written already */
 		if (r->st.locked_until != 0) {
 			char when[SD_TIME_LEN];
 
@@ -490,7 +507,9 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 		r.verdict.rule = 2;
 		r.verdict.reason = "config-error";
 	} else if (!sd_request_gate(&r)) {
-		sd_request_decide(&r, 0);
+		/* The auth phase may prompt: a fleet store fetches the secret
+		 * with the state (one round trip, see store.h). */
+		sd_request_decide(&r, phase == SD_PHASE_AUTH ? SD_STORE_WITH_SECRET : 0);
 		check_leaked(pamh, &r);
 	}
 	for (i = 0; i < r.problems.n; i++)
