@@ -196,6 +196,12 @@ static void test_parse_range_bad(void **unused)
 		"{" HDR "} trailing",
 		"{" HDR ",\"kvs\":[{\"key\":\"Zm9v\",\"mod_revision\":\"3\"}]", /* cut short */
 		NULL};
+	static const char *const nohdr[] = {"{\"header\":{}}",
+					    "{\"header\":\"x\",\"kvs\":[]}",
+					    "{\"header\":{\"revision\":\"0\"}}",
+					    "{\"header\":{\"revision\":\"x\"}}",
+					    "{\"header\":{\"revision\":-1}}",
+					    NULL};
 	struct sd_etcd_kv *kvs = NULL;
 	size_t i, n = 9;
 	int more = 9;
@@ -208,6 +214,11 @@ static void test_parse_range_bad(void **unused)
 		assert_int_equal(n, 0);
 		assert_int_equal(more, 0);
 	}
+	/* No usable header revision: an empty range like this would say "no
+	 * such key" (a new user), and no etcd member sends it. */
+	for (i = 0; nohdr[i] != NULL; i++)
+		if (range(nohdr[i], &kvs, &n, &more) != -EBADMSG)
+			fail_msg("accepted: %s", nohdr[i]);
 }
 
 static void test_parse_range_too_big(void **unused)
