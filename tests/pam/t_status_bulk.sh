@@ -65,7 +65,7 @@ ctl() {
 	fi
 	: >"$T/calls"
 	SD_PRELOAD_FIRST="${SD_PRELOAD_FIRST:-} $T/shim.so" SD_TIMEOUT=60 \
-		sd_env ${SD_WRAP_PREFIX:-} env "${env_extra[@]}" SHIM_LOG="$T/calls" \
+		sd_env env "${env_extra[@]}" SHIM_LOG="$T/calls" ${SD_WRAP_PREFIX:-} \
 		"$CTL" --config "$CONF" "$@" >"$T/out" 2>"$T/err"
 	RC=$?
 	OUT=$(grep -av PWRAP "$T/out")
