@@ -115,7 +115,7 @@ etcd_wait_healthy() {
 }
 
 etcd_endpoints() { # etcd_endpoints [I...]: "URL", "URL", ... (default: all)
-	local i out= idx=("$@")
+	local i out='' idx=("$@")
 	[ ${#idx[@]} -eq 0 ] && idx=("${!CPORT[@]}")
 	for i in "${idx[@]}"; do
 		out="${out:+$out, }\"$(etcd_scheme)://127.0.0.1:${CPORT[$i]}\""
