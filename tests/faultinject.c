@@ -67,6 +67,10 @@ enum fn {
 	F_PAM_GET_ITEM,
 	F_PAM_GET_USER,
 	F_PAM_PROMPT,
+	F_PREAD,
+	F_PWRITE,
+	F_FDATASYNC,
+	F_FALLOCATE,
 	F_COUNT
 };
 
@@ -75,7 +79,8 @@ static const char *const fn_names[F_COUNT] = {
 	"openat",      "read",	      "write",	      "fsync",	      "renameat",
 	"fcntl",       "fstat",	      "mkdirat",      "unlinkat",     "close",
 	"fchmod",      "getpwnam_r",  "getgrnam_r",   "getgrouplist", "getrandom",
-	"pam_get_item", "pam_get_user", "pam_prompt",
+	"pam_get_item", "pam_get_user", "pam_prompt",   "pread",	      "pwrite",
+	"fdatasync",   "fallocate",
 };
 
 static atomic_int inited;
@@ -498,6 +503,50 @@ ssize_t write(int fd, const void *buf, size_t n)
 		return -1;
 	}
 	return real_write(fd, buf, n);
+}
+
+ssize_t pread(int fd, void *buf, size_t n, off_t off)
+{
+	REAL(pread);
+
+	if (should_fail(F_PREAD, RA)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_pread(fd, buf, n, off);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	REAL(pwrite);
+
+	if (should_fail(F_PWRITE, RA)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real_pwrite(fd, buf, n, off);
+}
+
+int fdatasync(int fd)
+{
+	REAL(fdatasync);
+
+	if (should_fail(F_FDATASYNC, RA)) {
+		errno = EIO;
+		return -1;
+	}
+	return real_fdatasync(fd);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	REAL(fallocate);
+
+	if (should_fail(F_FALLOCATE, RA)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	return real_fallocate(fd, mode, off, len);
 }
 
 int fsync(int fd)

@@ -39,6 +39,7 @@ static void usage(FILE *out)
 		"usage: secdefaultsctl [--config PATH] VERB ...\n"
 		"  check                              validate the configuration\n"
 		"  status [USER...] [--json]          show users' state\n"
+		"  show USER                          the state the module decides on\n"
 		"  enroll USER [--secret BASE32] [--force] [--qr|--no-qr]\n"
 		"                                     create or import a TOTP secret\n"
 		"  reset USER                         forget secret and state\n"
@@ -672,6 +673,46 @@ static int cmd_status(int argc, char **argv)
 	sd_config_free(&c);
 	sd_strlist_free(&users);
 	return x.failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* show USER: the state the module decides on, in the state file format
+ * (the state file with the newest counters of the lock file applied). */
+static int cmd_show(int argc, char **argv)
+{
+	struct sd_config c;
+	struct sd_store *s = NULL;
+	struct sd_state st;
+	struct sd_err err = {""};
+	char *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (argc != 1 || argv[0][0] == '-') {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (sd_user_name_valid(argv[0]) != 0)
+		return fail("invalid user name");
+	if (load_config(&c) != 0) {
+		sd_config_free(&c);
+		return fail("configuration %s has problems", config_path);
+	}
+	rc = sd_store_open(&c, SD_STORE_READONLY, &s, &err);
+	if (rc == 0)
+		rc = sd_store_load(s, argv[0], &st, &err);
+	if (rc == 0 && sd_state_format(&st, argv[0], &text, &len) != 0)
+		rc = -ENOMEM;
+	if (s != NULL)
+		sd_store_close(s);
+	sd_config_free(&c);
+	if (rc == -ENOENT)
+		return fail("no state for %s", argv[0]);
+	if (rc != 0)
+		return fail("cannot read state of %s: %s", argv[0],
+			    err.msg[0] != '\0' ? err.msg : strerror(-rc));
+	fwrite(text, 1, len, stdout);
+	free(text);
+	return fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static int cmd_explain(int argc, char **argv)
@@ -2556,6 +2597,8 @@ int main(int argc, char **argv)
 		return cmd_enroll(argc, argv);
 	if (strcmp(verb, "explain") == 0)
 		return cmd_explain(argc, argv);
+	if (strcmp(verb, "show") == 0)
+		return cmd_show(argc, argv);
 	if (strcmp(verb, "codes") == 0)
 		return cmd_codes(argc, argv);
 	if (strcmp(verb, "report") == 0)

@@ -100,6 +100,7 @@ enum {
 	S_SEEN_STANDARD,
 	S_SEEN_PRIVILEGED,
 	S_SEEN_LEGACY,
+	S_COUNTERS,
 	S_NKEYS
 };
 static const char *const state_keys[S_NKEYS] = {"version",
@@ -115,7 +116,8 @@ static const char *const state_keys[S_NKEYS] = {"version",
 						"last_seen",
 						"last_seen_standard",
 						"last_seen_privileged",
-						"last_seen_legacy"};
+						"last_seen_legacy",
+						"counters"};
 
 static const char *const seen_class_names[SD_SEEN_NCLASS] = {"standard", "privileged", "legacy"};
 
@@ -148,13 +150,45 @@ static char *split_last(char *val)
 	return when;
 }
 
+/* A counters id: exactly 16 lower-case hex digits, not all zero. */
+static int parse_gen(const char *val, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (strlen(val) != 16)
+		return -EINVAL;
+	for (i = 0; i < 16; i++) {
+		char c = val[i];
+
+		if (c >= '0' && c <= '9')
+			v = (v << 4) | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (v << 4) | (uint64_t)(c - 'a' + 10);
+		else
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen)
+{
+	return sd_state_parse_gen(text, len, st, NULL, why, whylen);
+}
+
+int sd_state_parse_gen(const char *text, size_t len, struct sd_state *st, uint64_t *gen, char *why,
+		       size_t whylen)
 {
 	struct line_iter it = {text, text + len, 0, ""};
 	int seen[S_NKEYS] = {0};
 	int r, k;
 
 	memset(st, 0, sizeof(*st));
+	if (gen != NULL)
+		*gen = 0;
 	if (len > SD_STATE_MAX_SIZE)
 		return fail(why, whylen, 0, "file larger than %d bytes", SD_STATE_MAX_SIZE);
 	while ((r = next_line(&it)) > 0) {
@@ -281,6 +315,16 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 					    "password_reset must be \"yes\"");
 			st->password_reset = 1;
 			break;
+		case S_COUNTERS: {
+			uint64_t g;
+
+			if (parse_gen(val, &g) != 0)
+				return fail(why, whylen, it.lineno,
+					    "counters must be 16 hex digits, not all zero");
+			if (gen != NULL)
+				*gen = g;
+			break;
+		}
 		}
 	}
 	if (r < 0)
@@ -368,6 +412,12 @@ static void add_time(struct buf *b, const char *key, time_t t)
 
 int sd_state_format(const struct sd_state *st, const char *user, char **out, size_t *outlen)
 {
+	return sd_state_format_gen(st, user, 0, out, outlen);
+}
+
+int sd_state_format_gen(const struct sd_state *st, const char *user, uint64_t gen, char **out,
+			size_t *outlen)
+{
 	struct buf b;
 	size_t i;
 
@@ -375,6 +425,8 @@ int sd_state_format(const struct sd_state *st, const char *user, char **out, siz
 		return -ENOMEM;
 	add(&b, "# pam_secdefaults state of %s; see secdefaults-state(5)\n", user);
 	add(&b, "version %d\n", SD_STATE_VERSION);
+	if (gen != 0)
+		add(&b, "counters %016llx\n", (unsigned long long)gen);
 	add_time(&b, "grace_start", st->grace_start);
 	add_time(&b, "grace_ended", st->grace_ended);
 	add_time(&b, "enrolled", st->enrolled);

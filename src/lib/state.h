@@ -71,6 +71,14 @@ int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why,
 /* Format state text into a malloc'd string. 0 or -ENOMEM. USER is written as
  * a comment for people reading the file. */
 int sd_state_format(const struct sd_state *st, const char *user, char **out, size_t *outlen);
+/* The same with the "counters" line of the state directory (see
+ * counters.h): GEN is the id of the counters records that belong to this
+ * version of the file; 0 = none (parse: key absent; format: no line). The
+ * plain functions read and ignore the key / never write it. */
+int sd_state_parse_gen(const char *text, size_t len, struct sd_state *st, uint64_t *gen, char *why,
+		       size_t whylen);
+int sd_state_format_gen(const struct sd_state *st, const char *user, uint64_t gen, char **out,
+			size_t *outlen);
 
 int sd_secret_parse(const char *text, size_t len, struct sd_secret *sec, char *why, size_t whylen);
 int sd_secret_format(const struct sd_secret *sec, char **out, size_t *outlen);

@@ -10,9 +10,22 @@
  * temporary file, fsync it, rename it over the old one and fsync the
  * directory. The temporary name is fixed per user (".NAME.tmp"): the user's
  * lock is held while it exists, so it cannot collide and debris from a crash
- * is bounded to one file per user. */
+ * is bounded to one file per user.
+ *
+ * Counters (counters.h): a save under the lock that changes only failures,
+ * last_step, last_totp and location times is written as a counters record
+ * into the lock file instead, in place: two slots of SD_COUNTERS_SLOT bytes,
+ * each write going to the slot that does not hold the newest durable record,
+ * then fdatasync. A load reads the state file, then both slots, and applies
+ * the newest record whose checksum matches and whose id is the state file's
+ * "counters" id. Every replacement of the state file gets a new random id,
+ * so older records stop applying the moment the new file is in place. A
+ * record written with SD_SAVE_NOSYNC says "pending"; whoever next loads it
+ * under the lock makes it durable (fdatasync) before writing the other
+ * slot, so a record that was acknowledged is never the one overwritten. */
 #include "config.h"
 
+#include "counters.h"
 #include "store.h"
 #include "user.h"
 
@@ -22,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +45,16 @@ struct dir_store {
 	int root_fd, users_fd, secrets_fd, locks_fd; /* -1 when missing (read-only) */
 	int lock_fd;
 	char path[256];
+	/* The lock session: the locked user and what was loaded or saved under
+	 * the lock (the base a counters-only save is compared with). */
+	char locked[SD_USER_MAX + 1];
+	int have_loaded;
+	struct sd_state loaded;
+	uint64_t gen;	  /* "counters" id of the state file; 0 = none */
+	uint64_t seq;	  /* sequence number of the newest record (0 = none) */
+	int durable_slot; /* slot holding the newest durable record, or -1 */
+	int pending_slot; /* slot holding a record written without sync, or -1 */
+	int file_dirty;	  /* the state file was replaced without fsync */
 };
 
 static const struct sd_store_ops dir_ops;
@@ -114,6 +138,7 @@ int sd_store_dir_open(const struct sd_config *c, unsigned flags, struct sd_store
 	}
 	d->base.ops = &dir_ops;
 	d->root_fd = d->users_fd = d->secrets_fd = d->locks_fd = d->lock_fd = -1;
+	d->durable_slot = d->pending_slot = -1;
 	snprintf(d->path, sizeof(d->path), "%s", c->state_dir);
 	rc = open_dir(-1, c->state_dir, create, &d->root_fd, err, "state directory");
 	if (rc == 0 && d->root_fd >= 0)
@@ -183,6 +208,23 @@ static int check_file(int fd, const char *what, const char *user, struct sd_err 
 	return 0;
 }
 
+/* Forget what the last lock session loaded and wrote. */
+static void session_reset(struct dir_store *d)
+{
+	d->locked[0] = '\0';
+	d->have_loaded = 0;
+	d->gen = 0;
+	d->seq = 0;
+	d->durable_slot = d->pending_slot = -1;
+	d->file_dirty = 0;
+}
+
+/* Is USER's lock held by this store? */
+static int holds_lock(const struct dir_store *d, const char *user)
+{
+	return d->lock_fd >= 0 && strcmp(d->locked, user) == 0;
+}
+
 static int dir_lock(struct sd_store *s, const char *user, struct sd_err *err)
 {
 	struct dir_store *d = (struct dir_store *)s;
@@ -240,6 +282,8 @@ static int dir_lock(struct sd_store *s, const char *user, struct sd_err *err)
 			step_ms *= 2;
 	}
 	d->lock_fd = fd;
+	session_reset(d);
+	snprintf(d->locked, sizeof(d->locked), "%s", user);
 	return 0;
 }
 
@@ -247,8 +291,10 @@ static void dir_unlock(struct sd_store *s)
 {
 	struct dir_store *d = (struct dir_store *)s;
 
-	/* Closing the descriptor releases the OFD lock. */
+	/* Closing the descriptor releases the OFD lock. A record written
+	 * without sync stays "pending" for the next session to make durable. */
 	close_fd(&d->lock_fd);
+	session_reset(d);
 }
 
 /* Read a whole checked file into a malloc'd, NUL-terminated buffer. */
@@ -368,13 +414,82 @@ static int replace_file(int dirfd, const char *user, const char *what, const cha
 	return 0;
 }
 
+/* Read both counters slots of USER's lock file (through the held lock when
+ * it is USER's, else opened read-only; no lock file, no records) and pick
+ * the newest record that belongs to GEN. 0 with *BEST the slot or -1;
+ * -errno with ERR on a read error or a malformed record. */
+static int read_counters(struct dir_store *d, const char *user, uint64_t gen, struct sd_counters *c,
+			 int *best, struct sd_err *err)
+{
+	struct sd_counters tmp;
+	char buf[2 * SD_COUNTERS_SLOT], why[160];
+	ssize_t got;
+	int fd, rc, i;
+
+	*best = -1;
+	if (gen == 0)
+		return 0; /* a file without an id has no records */
+	if (holds_lock(d, user)) {
+		fd = d->lock_fd;
+	} else {
+		if (d->locks_fd < 0)
+			return 0;
+		fd = openat(d->locks_fd, user,
+			    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 && errno == ENOENT)
+			return 0;
+		if (fd < 0) {
+			rc = -errno;
+			sd_err_set(err, "cannot open lock file of %s: %s%s", user, strerror(errno),
+				   errno == ELOOP ? " (a symlink)" : "");
+			return rc;
+		}
+		rc = check_file(fd, "lock file", user, err);
+		if (rc != 0) {
+			close(fd);
+			return rc;
+		}
+	}
+	do
+		got = pread(fd, buf, sizeof(buf), 0);
+	while (got < 0 && errno == EINTR);
+	rc = got < 0 ? -errno : 0;
+	if (fd != d->lock_fd)
+		close(fd);
+	if (rc != 0) {
+		sd_err_set(err, "cannot read lock file of %s: %s", user, strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < 2 && got > i * SD_COUNTERS_SLOT; i++) {
+		size_t n = (size_t)got - (size_t)i * SD_COUNTERS_SLOT;
+
+		rc = sd_counters_parse(buf + i * SD_COUNTERS_SLOT,
+				       n < SD_COUNTERS_SLOT ? n : SD_COUNTERS_SLOT, &tmp, why,
+				       sizeof(why));
+		if (rc == -ENOENT)
+			continue; /* never written, or torn: the other slot holds the last */
+		if (rc != 0) {
+			sd_err_set(err, "corrupt counters record in %s/locks/%s: %s", d->path, user,
+				   why);
+			return -EBADMSG;
+		}
+		if (tmp.gen == gen && (*best < 0 || tmp.seq > c->seq)) {
+			*c = tmp;
+			*best = i;
+		}
+	}
+	return 0;
+}
+
 static int dir_load(struct sd_store *s, const char *user, struct sd_state *st, struct sd_err *err)
 {
 	struct dir_store *d = (struct dir_store *)s;
+	struct sd_counters c;
 	char why[160];
 	char *buf;
 	size_t len;
-	int rc;
+	uint64_t gen;
+	int rc, best;
 
 	memset(st, 0, sizeof(*st));
 	if ((rc = check_user(user, err)) != 0)
@@ -382,37 +497,161 @@ static int dir_load(struct sd_store *s, const char *user, struct sd_state *st, s
 	rc = read_file(d->users_fd, user, "state file", &buf, &len, err);
 	if (rc != 0)
 		return rc;
-	rc = sd_state_parse(buf, len, st, why, sizeof(why));
+	rc = sd_state_parse_gen(buf, len, st, &gen, why, sizeof(why));
 	free(buf);
 	if (rc != 0) {
 		sd_err_set(err, "corrupt state file %s/users/%s: %s", d->path, user, why);
 		memset(st, 0, sizeof(*st));
 		return -EBADMSG;
 	}
+	rc = read_counters(d, user, gen, &c, &best, err);
+	if (rc == 0 && best >= 0 && sd_counters_put(st, &c) != 0) {
+		sd_err_set(err, "counters record in %s/locks/%s does not match the state file",
+			   d->path, user);
+		rc = -EBADMSG;
+	}
+	if (rc == 0 && best >= 0 && c.pending && holds_lock(d, user) &&
+	    fdatasync(d->lock_fd) != 0) {
+		/* Written before a code was checked by a sign-in that ended
+		 * before syncing it: durable before anything overwrites the
+		 * other slot. */
+		rc = -errno;
+		sd_err_set(err, "cannot sync lock file of %s: %s", user, strerror(errno));
+	}
+	if (rc != 0) {
+		memset(st, 0, sizeof(*st));
+		return rc;
+	}
+	if (holds_lock(d, user)) {
+		d->have_loaded = 1;
+		d->loaded = *st;
+		d->gen = gen;
+		d->seq = best >= 0 ? c.seq : 0;
+		d->durable_slot = best;
+		d->pending_slot = -1;
+	}
 	return 0;
+}
+
+/* Write ST's counters as the next record, into the slot that does not hold
+ * the newest durable one; then fdatasync unless SD_SAVE_NOSYNC. -E2BIG
+ * when the record does not fit a slot (the caller replaces the file). */
+static int write_counters(struct dir_store *d, const char *user, const struct sd_state *st,
+			  uint64_t seq, int pending, int slot, struct sd_err *err)
+{
+	struct sd_counters c;
+	char buf[SD_COUNTERS_SLOT];
+	size_t len, off = 0;
+	int rc = 0;
+
+	sd_counters_get(st, &c);
+	c.gen = d->gen;
+	c.seq = seq;
+	c.pending = pending;
+	if (sd_counters_format(&c, buf, sizeof(buf), &len) != 0)
+		return -E2BIG;
+	len++; /* with its NUL: a longer record before it ends here */
+	while (off < len) {
+		ssize_t w = pwrite(d->lock_fd, buf + off, len - off,
+				   (off_t)slot * SD_COUNTERS_SLOT + (off_t)off);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			rc = w < 0 ? -errno : -EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (rc == 0 && !pending && fdatasync(d->lock_fd) != 0)
+		rc = -errno;
+	if (rc != 0) {
+		/* The slot written may be torn; the other one is whole. */
+		sd_err_set(err, "cannot write counters of %s: %s", user, strerror(-rc));
+		d->have_loaded = 0;
+	}
+	return rc;
+}
+
+static int save_counters(struct dir_store *d, const char *user, const struct sd_state *st,
+			 unsigned flags, struct sd_err *err)
+{
+	int pending = (flags & SD_SAVE_NOSYNC) != 0;
+	int slot = d->durable_slot == 0 ? 1 : 0;
+	int rc;
+
+	rc = write_counters(d, user, st, d->seq + 1, pending, slot, err);
+	if (rc != 0)
+		return rc;
+	d->seq++;
+	d->loaded = *st;
+	if (pending) {
+		d->pending_slot = slot;
+	} else {
+		d->durable_slot = slot;
+		d->pending_slot = -1;
+	}
+	return 0;
+}
+
+/* Give the lock file the blocks of both slots once, so counters records are
+ * written into space the file already has: a full disk stops file
+ * replacements, not sign-ins that only move counters. Best effort. */
+static void preallocate_slots(struct dir_store *d)
+{
+	struct stat st;
+
+	if (fstat(d->lock_fd, &st) == 0 && st.st_blocks * 512 < 2 * SD_COUNTERS_SLOT)
+		(void)fallocate(d->lock_fd, 0, 0, 2 * SD_COUNTERS_SLOT);
 }
 
 static int dir_save(struct sd_store *s, const char *user, const struct sd_state *st, unsigned flags,
 		    struct sd_err *err)
 {
 	struct dir_store *d = (struct dir_store *)s;
+	uint64_t gen;
 	char *text;
 	size_t len;
 	int rc;
 
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
-	if (d->lock_fd < 0) {
+	if (!holds_lock(d, user)) {
 		sd_err_set(err, "internal: state of %s saved without its lock", user);
 		return -ENOLCK;
 	}
-	if (sd_state_format(st, user, &text, &len) != 0) {
+	if (d->have_loaded && d->gen != 0 && !d->file_dirty &&
+	    sd_state_same_but_counters(&d->loaded, st)) {
+		rc = save_counters(d, user, st, flags, err);
+		if (rc != -E2BIG)
+			return rc;
+	}
+	/* Anything else replaces the file, under a new counters id. */
+	do {
+		if (getrandom(&gen, sizeof(gen), 0) != (ssize_t)sizeof(gen)) {
+			rc = -errno;
+			sd_err_set(err, "cannot get random bytes: %s", strerror(errno));
+			return rc;
+		}
+	} while (gen == 0);
+	if (sd_state_format_gen(st, user, gen, &text, &len) != 0) {
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
 	rc = replace_file(d->users_fd, user, "state file", text, len, flags, err);
 	free(text);
-	return rc;
+	if (rc != 0) {
+		d->have_loaded = 0; /* the file may or may not be in place */
+		return rc;
+	}
+	d->have_loaded = 1;
+	d->loaded = *st;
+	d->gen = gen;
+	d->seq = 0;
+	d->durable_slot = d->pending_slot = -1;
+	d->file_dirty = (flags & SD_SAVE_NOSYNC) != 0;
+	preallocate_slots(d);
+	return 0;
 }
 
 static int dir_sync(struct sd_store *s, const char *user, struct sd_err *err)
@@ -422,6 +661,16 @@ static int dir_sync(struct sd_store *s, const char *user, struct sd_err *err)
 
 	if ((rc = check_user(user, err)) != 0)
 		return rc;
+	if (holds_lock(d, user) && d->have_loaded && d->pending_slot >= 0) {
+		/* The same record again, no longer pending, then fdatasync. */
+		rc = write_counters(d, user, &d->loaded, d->seq, 0, d->pending_slot, err);
+		if (rc != 0)
+			return rc;
+		d->durable_slot = d->pending_slot;
+		d->pending_slot = -1;
+	}
+	if (holds_lock(d, user) && !d->file_dirty)
+		return 0;
 	fd = openat(d->users_fd, user, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0 || fsync(fd) != 0 || fsync(d->users_fd) != 0)
 		rc = -errno;
@@ -429,6 +678,8 @@ static int dir_sync(struct sd_store *s, const char *user, struct sd_err *err)
 		close(fd);
 	if (rc != 0)
 		sd_err_set(err, "cannot sync state of %s: %s", user, strerror(-rc));
+	else
+		d->file_dirty = 0;
 	return rc;
 }
 
@@ -503,6 +754,13 @@ static int dir_remove(struct sd_store *s, const char *user, struct sd_err *err)
 		sd_err_set(err, "cannot remove state of %s: %s", user, strerror(errno));
 		return rc;
 	}
+	/* Records in the lock file name the removed file's id: they no longer
+	 * apply to anything, and the next save writes a new file. */
+	d->have_loaded = 0;
+	d->gen = 0;
+	d->seq = 0;
+	d->durable_slot = d->pending_slot = -1;
+	d->file_dirty = 0;
 	if (fsync(d->secrets_fd) != 0 || fsync(d->users_fd) != 0) {
 		rc = -errno;
 		sd_err_set(err, "cannot sync state directory: %s", strerror(errno));

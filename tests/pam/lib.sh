@@ -410,20 +410,27 @@ expect_no_file() {
 	if [ -e "$1" ]; then fail "$2 ($1 exists)"; else pass "$2"; fi
 }
 
+# sd_state_text USER: USER's state as the module sees it, in the state file
+# format: users/USER with the newest counters record of locks/USER applied
+# (`secdefaultsctl show`); nothing when there is no state.
+sd_state_text() {
+	SD_TIMEOUT=20 sd_env ${SD_WRAP_PREFIX:-} "$CTL" --config "$CONF" show "$1" 2>/dev/null
+}
+
 # expect_state USER ERE DESC / expect_state_not USER ERE DESC: a line of
-# USER's state file matches (does not match) the extended regexp.
+# USER's state matches (does not match) the extended regexp.
 expect_state() {
-	if grep -qE -- "$2" "$T/state/users/$1" 2>/dev/null; then
+	if sd_state_text "$1" | grep -qE -- "$2"; then
 		pass "$3"
 	else
-		OUT=$(cat "$T/state/users/$1" 2>&1) RC=-
+		OUT=$(sd_state_text "$1"; cat "$T/state/users/$1" 2>&1) RC=-
 		fail "$3 (state of $1 has no line matching /$2/)"
 	fi
 }
 
 expect_state_not() {
-	if grep -qE -- "$2" "$T/state/users/$1" 2>/dev/null; then
-		OUT=$(cat "$T/state/users/$1" 2>&1) RC=-
+	if sd_state_text "$1" | grep -qE -- "$2"; then
+		OUT=$(sd_state_text "$1" 2>&1) RC=-
 		fail "$3 (state of $1 has a line matching /$2/)"
 	else
 		pass "$3"

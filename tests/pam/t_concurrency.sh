@@ -103,8 +103,8 @@ ctl_nss() {
 	RC=$?
 }
 
-state_value() { # state_value USER KEY: the value of KEY in USER's state file
-	sed -n "s/^$2 //p" "$T/state/users/$1"
+state_value() { # state_value USER KEY: the value of KEY in USER's state
+	sd_state_text "$1" | sed -n "s/^$2 //p"
 }
 
 # ---- 20 sign-ins with the same valid code: exactly one succeeds ------------
@@ -138,7 +138,7 @@ n=$(count replay 20 "reason=totp-replay")
 if [ "$n" -ge 1 ]; then pass "replay: refusals include replays of the used code ($n)"; else
 	fail "replay: refusals include replays of the used code"
 fi
-OUT=$(cat "$T/state/users/alice") RC=-
+OUT=$(sd_state_text alice) RC=-
 if [ "$(state_value alice last_step)" = "$step0" ]; then pass "replay: last_step is the step of the code"; else
 	fail "replay: last_step is the step of the code ($step0)"
 fi
@@ -152,7 +152,7 @@ go
 wait "${PIDS[@]}"
 expect_all_ran wrong100 20
 n=$(count wrong100 20 "pamtester: $AUTH_ERR")
-OUT=$(cat "$T/state/users/bob") RC=-
+OUT=$(sd_state_text bob) RC=-
 if [ "$n" -eq 20 ]; then pass "wrong100: all 20 refused"; else fail "wrong100: all 20 refused ($n)"; fi
 expect_reasons wrong100 20 totp-wrong-code
 expect_state bob '^failures 20$' "wrong100: state shows exactly failures 20"
@@ -170,7 +170,7 @@ go
 wait "${PIDS[@]}"
 expect_all_ran wrong5 20
 n=$(count wrong5 20 "pamtester: $AUTH_ERR")
-OUT=$(cat "$T/state/users/bob") RC=-
+OUT=$(sd_state_text bob) RC=-
 if [ "$n" -eq 20 ]; then pass "wrong5: all 20 refused"; else fail "wrong5: all 20 refused ($n)"; fi
 expect_reasons wrong5 20 totp-wrong-code locked
 f=$(state_value bob failures)
@@ -281,7 +281,7 @@ OUT=$(find "$T/state" -name '*.tmp' 2>&1) RC=-
 if [ -z "$OUT" ]; then pass "race: no .dave.tmp (or other temporary file) left behind"; else
 	fail "race: temporary files left behind"
 fi
-OUT=$(cat "$T/state/users/dave") RC=-
+OUT=$(sd_state_text dave) RC=-
 expect_state dave '^failures 10$' "race: no failure count lost to the admin commands (failures 10)"
 expect_state_not dave '^compromised' "race: the last command (dismiss) holds"
 if [ -n "$enrolled0" ] && [ "$(state_value dave enrolled)" = "$enrolled0" ]; then

@@ -10,7 +10,7 @@ for s in sshd imap sudo cron; do sd_service "$s"; done
 OBS='^(last_seen|last_seen_[a-z]+|legacy_service) '
 decisive() {
 	for f in "$T"/state/users/*; do
-		[ -f "$f" ] && printf '%s\n' "${f##*/}" && grep -vE "$OBS" "$f"
+		[ -f "$f" ] && printf '%s\n' "${f##*/}" && sd_state_text "${f##*/}" | grep -vE "$OBS"
 	done
 	find "$T/state/secrets" -type f -exec md5sum {} + 2>/dev/null | sort
 }
@@ -31,7 +31,7 @@ expect_log "report-only: unknown user logged" decision=would-deny reason=unknown
 sd_pam sshd bg
 expect_result ignore "report-only: break-glass abstains"
 expect_log "report-only: break-glass" decision=ignore reason=breakglass
-if [ "$(grep -v '^#' "$T/state/users/bob" | grep -vE "$OBS")" = "version 1" ]; then
+if [ "$(sd_state_text bob | grep -v "^#" | grep -vE "$OBS")" = "version 1" ]; then
 	pass "report-only: nothing written but observations"
 else
 	fail "report-only: state changed"

@@ -43,7 +43,7 @@ R=$T/runs
 mkdir -p "$R"
 
 state_value() { # state_value USER KEY: the first field of KEY in USER's state
-	sed -n "s/^$2 \([^ ]*\).*/\1/p" "$T/state/users/$1" 2>/dev/null
+	sd_state_text "$1" | sed -n "s/^$2 \([^ ]*\).*/\1/p"
 }
 
 # Remove the pam_wrapper directories a killed run left behind (it has only
@@ -92,7 +92,7 @@ check_after() {
 	[ "${s:-0}" -ge "$max_step" ] || msg="$msg alice's replay guard went back ($s < $max_step);"
 	f=$(state_value bob failures)
 	[ "${f:-0}" -ge "$min_fail" ] || msg="$msg bob's failures lost (${f:-0} < $min_fail);"
-	c=$(grep -c '^compromised ' "$T/state/users/bob" 2>/dev/null)
+	c=$(sd_state_text bob | grep -c '^compromised ')
 	if [ -n "$flag_known" ] && [ "$c" != "$flag_known" ]; then
 		msg="$msg bob's compromised flag is $c, acknowledged $flag_known;"
 	fi
@@ -100,7 +100,7 @@ check_after() {
 		bad=$((bad + 1))
 		echo "# op $i ($what): $msg"
 		[ -z "$first_bad" ] && first_bad="op $i ($what): $msg
-$(cat "$T/state/users/alice" "$T/state/users/bob" 2>&1)"
+$(sd_state_text alice; sd_state_text bob)"
 	fi
 }
 
@@ -236,8 +236,8 @@ files() { (cd "$F/state" && find . -type f ! -path './locks/*' -exec md5sum {} +
 before=$(files)
 
 code=$(sd_code "$SECRET_A")
-sd_pam -I rhost=192.0.2.7 sshd alice <<<"$code"
-expect_result "$AUTH_ERR" "full disk: right code refused: the replay guard cannot be written"
+sd_pam -I rhost=198.51.100.7 sshd alice <<<"$code"
+expect_result "$AUTH_ERR" "full disk: right code from a new network refused: the location cannot be recorded"
 expect_log "full disk: logged as a state error" user=alice decision=deny reason=state-error
 expect_in "No space left on device" "full disk: the reason is in the log"
 sd_pam sshd bob
@@ -258,10 +258,33 @@ fi
 sd_ctl status alice dave
 expect_rc 0 "full disk: status still reads every state"
 
-rm -f "$F/filler" "$F/filler2"
+# A sign-in that only moves counters (replay guard, failures, the time of a
+# remembered network) writes them in place into blocks the lock file got
+# when its state file was written: a full disk does not stop it.
 sd_wait_step
+step_before=$(state_value alice last_step)
 code=$(sd_code "$SECRET_A")
 sd_pam -I rhost=192.0.2.7 sshd alice <<<"$code"
-expect_result success "full disk: with space back, a right code is accepted"
+expect_result success "full disk: a right code from the remembered network is accepted"
+step_after=$(state_value alice last_step)
+if [ -n "$step_after" ] && [ "$step_after" -gt "${step_before:-0}" ]; then
+	pass "full disk: the replay guard moved ($step_before -> $step_after)"
+else
+	fail "full disk: the replay guard moved ($step_before -> $step_after)"
+fi
+sd_pam -I rhost=192.0.2.7 sshd alice <<<"$code"
+expect_result "$AUTH_ERR" "full disk: the same code again is a replay"
+expect_log "full disk: logged as a replay" user=alice decision=deny reason=totp-replay
+if [ "$before" = "$(files)" ]; then
+	pass "full disk: still no state or secret file changed"
+else
+	fail "full disk: files changed"
+fi
+
+rm -f "$F/filler" "$F/filler2"
+sd_wait_step
+code=$(sd_code "$SECRET_A" 30) # the next step's code: this step's was used above
+sd_pam -I rhost=198.51.100.7 sshd alice <<<"$code"
+expect_result success "full disk: with space back, a right code from a new network is accepted"
 umount "$F"
 finish

@@ -16,7 +16,7 @@ ISO='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'
 
 # The value of KEY in USER's state file.
 state_value() {
-	sed -n "s/^$2 //p" "$T/state/users/$1"
+	sd_state_text "$1" | sed -n "s/^$2 //p"
 }
 
 # expect_near EPOCH WANT SLACK DESC

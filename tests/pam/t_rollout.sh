@@ -27,13 +27,14 @@ rollout_cleanup() {
 }
 trap rollout_cleanup EXIT
 
-# The state file without the observation keys (and without the comment).
+# The state without the observation keys (and without the comment), as the
+# module sees it (secdefaultsctl show: the file's "counters" id is not shown).
 non_obs() {
-	grep -vE "$OBS" "$U/$1" 2>/dev/null | grep -v '^#'
+	sd_state_text "$1" | grep -vE "$OBS" | grep -v '^#'
 }
 
 state_value() { # state_value USER KEY
-	sed -n "s/^$2 //p" "$U/$1"
+	sd_state_text "$1" | sed -n "s/^$2 //p"
 }
 
 expect_eq() { # expect_eq GOT WANT DESC
@@ -202,7 +203,7 @@ expect_state dave "^last_seen_privileged ${TODAY}T" "row 12 report-only: privile
 # Legacy in report-only: the service name and time are recorded, nothing else.
 sd_pam imap bob
 expect_log "legacy report-only: would-deny" user=bob decision=would-deny reason=legacy-service
-lines=$(grep -v '^#' "$U/bob" | grep -vE "$OBS" | tr '\n' ' ')
+lines=$(sd_state_text bob | grep -v '^#' | grep -vE "$OBS" | tr '\n' ' ')
 expect_eq "$lines" "version 1 " "legacy report-only: the state holds only observation keys"
 expect_state bob "^legacy_service imap ${TODAY}T" "legacy report-only: imap recorded"
 expect_state bob "^last_seen_legacy ${TODAY}T" "legacy report-only: class legacy recorded"

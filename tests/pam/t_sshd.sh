@@ -146,7 +146,7 @@ expect_in "SD-SSH-OK" "sshd: the admin's command ran"
 ssh_code "$PORT_kbd" alice 123456
 if [ "$RC" -ne 0 ] && ! printf '%s' "$OUT" | grep -q SD-SSH-OK; then
 	pass "sshd: wrong code refused"; else fail "sshd: wrong code refused"; fi
-grep -q '^failures 1' "$T/state/users/alice" && pass "sshd: the failure was counted" ||
+sd_state_text alice | grep -q '^failures 1' && pass "sshd: the failure was counted" ||
 	fail "sshd: failure not counted"
 
 # 2. A user in grace is offered enrolment, skips, gets in, sees days left.

@@ -54,14 +54,16 @@ sd_wait_step
 sd_pam sshd bob <<<"$(sd_code "$SECRET_A")"
 expect_result success "setup: bob passes TOTP once"
 cp -p "$U/bob" "$T/good.state"
+cp -p "$T/state/locks/bob" "$T/good.lock"
 cp -p "$S/bob" "$T/good.secret"
 sd_pam sshd bob </dev/null
 expect_result success "setup: with good state bob signs in without a code"
 expect_not_in "Verification code" "setup: no prompt from a remembered location"
 
-restore_state() {
+restore_state() { # users/bob and the counters records of locks/bob
 	rm -rf "$U/bob"
 	cp -p "$T/good.state" "$U/bob"
+	cp -p "$T/good.lock" "$T/state/locks/bob"
 }
 
 # deny_state DESC: bob's sign-in is denied for a state error, without a prompt.

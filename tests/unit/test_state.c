@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "../../src/lib/conf.h"
+#include "../../src/lib/counters.h"
 #include "../../src/lib/state.h"
 #include "../../src/lib/store.h"
 
@@ -1620,6 +1621,464 @@ static void test_state_observe_legacy(void **unused)
 	assert_string_equal(sd_seen_class_name(SD_SEEN_LEGACY), "legacy");
 }
 
+/* ---- counters records (counters.h) and their slots in the lock file --- */
+
+static void test_crc32_vectors(void **unused)
+{
+	(void)unused;
+	assert_int_equal(sd_crc32("", 0), 0);
+	assert_int_equal(sd_crc32("123456789", 9), 0xcbf43926u);
+	assert_int_equal(sd_crc32("The quick brown fox jumps over the lazy dog", 43), 0x414fa339u);
+}
+
+static void fill_counters(struct sd_counters *c)
+{
+	struct sd_state st;
+
+	fill_state(&st);
+	sd_counters_get(&st, c);
+	c->gen = 0x0123456789abcdefULL;
+	c->seq = 42;
+}
+
+static void test_counters_round_trip(void **unused)
+{
+	struct sd_counters c, back;
+	char buf[SD_COUNTERS_SLOT], why[160] = "";
+	size_t len = 0, i;
+
+	(void)unused;
+	fill_counters(&c);
+	for (c.pending = 0; c.pending < 2; c.pending++) {
+		assert_int_equal(sd_counters_format(&c, buf, sizeof(buf), &len), 0);
+		assert_int_equal(strlen(buf), len);
+		assert_int_equal(sd_counters_parse(buf, sizeof(buf), &back, why, sizeof(why)), 0);
+		assert_int_equal(back.gen, c.gen);
+		assert_int_equal(back.seq, c.seq);
+		assert_int_equal(back.pending, c.pending);
+		assert_int_equal(back.failures, c.failures);
+		assert_int_equal(back.last_step, c.last_step);
+		assert_int_equal(back.last_totp, c.last_totp);
+		assert_int_equal(back.nloc, c.nloc);
+		for (i = 0; i < c.nloc; i++) {
+			assert_string_equal(back.loc[i].net, c.loc[i].net);
+			assert_int_equal(back.loc[i].last_totp, c.loc[i].last_totp);
+		}
+	}
+	/* a slot that never held a record, or holds only NULs */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(sd_counters_parse(buf, sizeof(buf), &back, why, sizeof(why)), -ENOENT);
+	assert_int_equal(sd_counters_parse(buf, 0, &back, why, sizeof(why)), -ENOENT);
+}
+
+static void test_counters_torn(void **unused)
+{
+	struct sd_counters c, back;
+	char buf[SD_COUNTERS_SLOT], why[160] = "";
+	size_t len = 0, cut;
+
+	(void)unused;
+	fill_counters(&c);
+	assert_int_equal(sd_counters_format(&c, buf, sizeof(buf), &len), 0);
+	/* every prefix of the record (a write cut short) is "no record" */
+	for (cut = 0; cut < len; cut++) {
+		char t[SD_COUNTERS_SLOT];
+
+		memcpy(t, buf, cut);
+		memset(t + cut, 0, sizeof(t) - cut);
+		assert_int_equal(sd_counters_parse(t, sizeof(t), &back, why, sizeof(why)), -ENOENT);
+	}
+	/* one flipped bit anywhere: the checksum says no */
+	for (cut = 0; cut + 15 < len; cut += 7) {
+		char t[SD_COUNTERS_SLOT];
+
+		memcpy(t, buf, sizeof(t));
+		t[cut] ^= 0x04;
+		assert_int_equal(sd_counters_parse(t, sizeof(t), &back, why, sizeof(why)), -ENOENT);
+	}
+}
+
+/* Text with a correct checksum line appended. */
+static void with_crc(const char *body, char *out, size_t cap)
+{
+	snprintf(out, cap, "%scrc32 %08x\n", body, (unsigned)sd_crc32(body, strlen(body)));
+}
+
+static void test_counters_malformed(void **unused)
+{
+	static const char *const bad[] = {
+		"failures 1\nlast_step 2\n",
+		"counters 2 0123456789abcdef 1\nfailures 1\nlast_step 2\n",
+		"counters 1 0123456789abcdeg 1\nfailures 1\nlast_step 2\n",
+		"counters 1 0123456789abcdef x\nfailures 1\nlast_step 2\n",
+		"counters 1 0123456789abcdef 1 later\nfailures 1\nlast_step 2\n",
+		"counters 1 0123456789abcdef 1\nlast_step 2\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nfailures 1\nlast_step 2\n",
+		"counters 1 0123456789abcdef 1\nfailures -1\nlast_step 2\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nlast_step 2\nlast_totp yesterday\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nlast_step 2\nlocation 10.0.0.0/24\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nlast_step 2\n"
+		"location a 2026-11-23T14:05:00Z\nlocation a 2026-11-23T14:05:00Z\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nlast_step 2\nenrolled 2026-11-23T14:05:00Z\n",
+		"counters 1 0123456789abcdef 1\nfailures 1\nlast_step 2\x01\n",
+	};
+	struct sd_counters back;
+	char buf[SD_COUNTERS_SLOT], why[160];
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		with_crc(bad[i], buf, sizeof(buf));
+		why[0] = '\0';
+		if (sd_counters_parse(buf, sizeof(buf), &back, why, sizeof(why)) != -EINVAL)
+			fail_msg("accepted malformed record %zu", i);
+		assert_true(strncmp(why, "counters line ", 14) == 0);
+	}
+	with_crc("counters 1 0123456789abcdef 7 pending\nfailures 1\nlast_step 2\n", buf,
+		 sizeof(buf));
+	assert_int_equal(sd_counters_parse(buf, sizeof(buf), &back, why, sizeof(why)), 0);
+	assert_int_equal(back.seq, 7);
+	assert_true(back.pending);
+}
+
+static void test_counters_too_big(void **unused)
+{
+	struct sd_counters c;
+	char buf[SD_COUNTERS_SLOT];
+	size_t len = 0, i;
+
+	(void)unused;
+	memset(&c, 0, sizeof(c));
+	c.gen = 1;
+	c.nloc = SD_MAX_LOCATIONS;
+	for (i = 0; i < c.nloc; i++) {
+		memset(c.loc[i].net, 'a', 200);
+		c.loc[i].net[0] = (char)('A' + i);
+		c.loc[i].net[200] = '\0';
+	}
+	assert_int_equal(sd_counters_format(&c, buf, sizeof(buf), &len), -E2BIG);
+}
+
+static void test_counters_put_and_compare(void **unused)
+{
+	struct sd_state a, b;
+	struct sd_counters c;
+
+	(void)unused;
+	fill_state(&a);
+	b = a;
+	assert_true(sd_state_same_but_counters(&a, &b));
+	b.failures = 9;
+	b.last_step++;
+	b.last_totp++;
+	b.loc[1].last_totp += 60;
+	assert_true(sd_state_same_but_counters(&a, &b));
+	sd_counters_get(&b, &c);
+	assert_int_equal(sd_counters_put(&a, &c), 0);
+	assert_int_equal(a.failures, 9);
+	assert_int_equal(a.loc[1].last_totp, b.loc[1].last_totp);
+	/* every other field is not a counter */
+#define DIFFERS(stmt)                                                                              \
+	do {                                                                                       \
+		b = a;                                                                             \
+		stmt;                                                                              \
+		assert_false(sd_state_same_but_counters(&a, &b));                                  \
+	} while (0)
+	DIFFERS(b.grace_start++);
+	DIFFERS(b.grace_ended++);
+	DIFFERS(b.enrolled++);
+	DIFFERS(b.locked_until++);
+	DIFFERS(b.compromised = 0);
+	DIFFERS(b.compromised_at++);
+	DIFFERS(b.compromised_reason[0] = 'X');
+	DIFFERS(b.password_reset = 0);
+	DIFFERS(b.nloc--);
+	DIFFERS(b.loc[2].net[0] = 'X');
+	DIFFERS(b.last_seen++);
+	DIFFERS(b.seen_class[SD_SEEN_LEGACY]++);
+	DIFFERS(b.nlegacy++);
+#undef DIFFERS
+	/* a record for other locations does not apply */
+	b = a;
+	b.loc[0].net[0] = 'X';
+	sd_counters_get(&b, &c);
+	assert_int_equal(sd_counters_put(&a, &c), -EINVAL);
+	c.nloc--;
+	assert_int_equal(sd_counters_put(&a, &c), -EINVAL);
+}
+
+/* The bytes of slot SLOT of alice's lock file (malloc'd, NUL-terminated). */
+static char *slot_text(struct fx *fx, int slot)
+{
+	char p[128], *buf = calloc(1, SD_COUNTERS_SLOT + 1);
+	int fd;
+
+	assert_non_null(buf);
+	path_in(fx, "locks/alice", p, sizeof(p));
+	fd = open(p, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(pread(fd, buf, SD_COUNTERS_SLOT, (off_t)slot * SD_COUNTERS_SLOT) >= 0);
+	close(fd);
+	return buf;
+}
+
+static void load_ok(struct sd_store *s, struct sd_state *st)
+{
+	struct sd_err err = {""};
+
+	if (sd_store_load(s, "alice", st, &err) != 0)
+		fail_msg("load: %s", err.msg);
+}
+
+/* Lock, load, let CHANGE edit the state, save with FLAGS, unlock. */
+static void update(struct sd_store *s, void (*change)(struct sd_state *), unsigned flags)
+{
+	struct sd_err err = {""};
+	struct sd_state st;
+
+	assert_int_equal(sd_store_lock(s, "alice", &err), 0);
+	load_ok(s, &st);
+	change(&st);
+	if (sd_store_save(s, "alice", &st, flags, &err) != 0)
+		fail_msg("save: %s", err.msg);
+	sd_store_unlock(s);
+}
+
+static void one_more_failure(struct sd_state *st)
+{
+	st->failures++;
+	st->last_step++;
+	st->loc[0].last_totp += 30;
+}
+
+static void enrol_again(struct sd_state *st)
+{
+	st->enrolled += 1;
+	st->failures = 0;
+}
+
+static void test_store_counters_in_lock_file(void **state)
+{
+	struct fx *fx = *state;
+	struct sd_store *s = open_store(fx, 0), *r;
+	struct sd_state st, back;
+	char p[128], *file0, *file1, *slot;
+
+	fill_state(&st);
+	st.failures = 0;
+	st.locked_until = 0;
+	save_locked(s, "alice", &st);
+	path_in(fx, "users/alice", p, sizeof(p));
+	file0 = slurp(p);
+	assert_non_null(strstr(file0, "\ncounters "));
+
+	/* counters-only changes: the state file stays byte for byte */
+	update(s, one_more_failure, 0);
+	update(s, one_more_failure, 0);
+	update(s, one_more_failure, 0);
+	file1 = slurp(p);
+	assert_string_equal(file0, file1);
+	free(file1);
+	r = open_store(fx, SD_STORE_READONLY); /* a reader without the lock */
+	load_ok(r, &back);
+	assert_int_equal(back.failures, 3);
+	assert_int_equal(back.last_step, st.last_step + 3);
+	assert_int_equal(back.loc[0].last_totp, st.loc[0].last_totp + 90);
+	assert_int_equal(back.enrolled, st.enrolled);
+	/* the two slots alternate: seq 3 in slot 0, seq 2 in slot 1 */
+	slot = slot_text(fx, 0);
+	assert_non_null(strstr(slot, " 3\nfailures 3\n"));
+	free(slot);
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 2\nfailures 2\n"));
+	free(slot);
+
+	/* a torn write of the newest slot: the previous record holds */
+	{
+		int fd;
+
+		path_in(fx, "locks/alice", p, sizeof(p));
+		fd = open(p, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "XX", 2, 40), 2);
+		close(fd);
+	}
+	load_ok(r, &back);
+	assert_int_equal(back.failures, 2);
+
+	/* any other change replaces the file under a new id: old records stop
+	 * applying, the file has every field */
+	update(s, enrol_again, 0);
+	path_in(fx, "users/alice", p, sizeof(p));
+	file1 = slurp(p);
+	assert_string_not_equal(file0, file1);
+	assert_null(strstr(file1, "\nfailures "));
+	load_ok(r, &back);
+	assert_int_equal(back.failures, 0);
+	assert_int_equal(back.enrolled, st.enrolled + 1);
+	assert_int_equal(back.last_step, st.last_step + 2);
+	free(file0);
+	free(file1);
+	sd_store_close(r);
+	sd_store_close(s);
+}
+
+static void test_store_counters_pending(void **state)
+{
+	struct fx *fx = *state;
+	struct sd_store *s = open_store(fx, 0);
+	struct sd_err err = {""};
+	struct sd_state st, back;
+	char *slot;
+
+	fill_state(&st);
+	st.failures = 0;
+	st.locked_until = 0;
+	save_locked(s, "alice", &st);
+	update(s, one_more_failure, 0); /* seq 1, slot 0, durable */
+
+	/* counted before a check, then the process dies: the count stands */
+	update(s, one_more_failure, SD_SAVE_NOSYNC); /* seq 2, slot 1, pending */
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 2 pending\n"));
+	free(slot);
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 2);
+
+	/* the next session takes it as durable and writes the other slot */
+	update(s, one_more_failure, SD_SAVE_NOSYNC); /* seq 3 -> slot 0 */
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 2 pending\n"));
+	free(slot);
+	/* a pending record and its sync land in the same slot */
+	assert_int_equal(sd_store_lock(s, "alice", &err), 0);
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 3);
+	back.failures++;
+	assert_int_equal(sd_store_save(s, "alice", &back, SD_SAVE_NOSYNC, &err), 0);
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 4 pending\nfailures 4\n"));
+	free(slot);
+	assert_int_equal(sd_store_sync(s, "alice", &err), 0);
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 4\nfailures 4\n"));
+	free(slot);
+	/* synced, it is the durable one: the next save goes to the other slot */
+	back.failures = 0;
+	assert_int_equal(sd_store_save(s, "alice", &back, 0, &err), 0);
+	sd_store_unlock(s);
+	slot = slot_text(fx, 0);
+	assert_non_null(strstr(slot, " 5\nfailures 0\n"));
+	free(slot);
+	slot = slot_text(fx, 1);
+	assert_non_null(strstr(slot, " 4\nfailures 4\n"));
+	free(slot);
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 0);
+	sd_store_close(s);
+}
+
+static void test_store_counters_bad(void **state)
+{
+	struct fx *fx = *state;
+	struct sd_store *s = open_store(fx, 0);
+	struct sd_err err = {""};
+	struct sd_state st, back;
+	char p[128], rec[SD_COUNTERS_SLOT], *file, *id;
+	int fd;
+
+	fill_state(&st);
+	st.failures = 0;
+	st.locked_until = 0;
+	save_locked(s, "alice", &st);
+	path_in(fx, "users/alice", p, sizeof(p));
+	file = slurp(p);
+	id = strstr(file, "\ncounters ");
+	assert_non_null(id);
+	id[10 + 16] = '\0';
+
+	/* a checksummed record of this file that names other locations */
+	snprintf(p, sizeof(p), "counters 1 %s 9\nfailures 1\nlast_step 2\n", id + 10);
+	with_crc(p, rec, sizeof(rec));
+	path_in(fx, "locks/alice", p, sizeof(p));
+	fd = open(p, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, rec, strlen(rec) + 1), (ssize_t)strlen(rec) + 1);
+	assert_int_equal(sd_store_load(s, "alice", &back, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "does not match"));
+
+	/* malformed but checksummed: corrupt, never ignored */
+	with_crc("counters 1 0000000000000001 1\nfailures many\nlast_step 2\n", rec, sizeof(rec));
+	assert_int_equal(pwrite(fd, rec, strlen(rec) + 1, 0), (ssize_t)strlen(rec) + 1);
+	assert_int_equal(sd_store_load(s, "alice", &back, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "corrupt counters"));
+
+	/* a record of another file version (other id) is ignored */
+	with_crc("counters 1 0000000000000001 99\nfailures 7\nlast_step 2\n", rec, sizeof(rec));
+	assert_int_equal(pwrite(fd, rec, strlen(rec) + 1, 0), (ssize_t)strlen(rec) + 1);
+	close(fd);
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 0);
+	free(file);
+
+	/* the lock file is checked like every other file */
+	path_in(fx, "locks/alice", p, sizeof(p));
+	assert_int_equal(chmod(p, 0644), 0);
+	assert_int_equal(sd_store_load(s, "alice", &back, &err), -EPERM);
+	sd_store_close(s);
+}
+
+static void test_store_counters_fallback(void **state)
+{
+	struct fx *fx = *state;
+	struct sd_store *s = open_store(fx, 0);
+	struct sd_state st, back;
+	char p[128], *file;
+	size_t i;
+
+	/* locations too long for a slot: the file is replaced instead */
+	memset(&st, 0, sizeof(st));
+	st.nloc = SD_MAX_LOCATIONS;
+	for (i = 0; i < st.nloc; i++) {
+		snprintf(st.loc[i].net, sizeof(st.loc[i].net), "host:%zu%0200d.example", i, 0);
+		st.loc[i].last_totp = T0;
+	}
+	save_locked(s, "alice", &st);
+	update(s, one_more_failure, 0);
+	path_in(fx, "users/alice", p, sizeof(p));
+	file = slurp(p);
+	assert_non_null(file);
+	assert_non_null(strstr(file, "\nfailures 1\n"));
+	free(file);
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 1);
+	assert_int_equal(back.loc[0].last_totp, T0 + 30);
+	assert_int_equal(access(p, F_OK), 0);
+	{
+		char *slot = slot_text(fx, 0);
+
+		assert_string_equal(slot, "");
+		free(slot);
+	}
+	/* removing the user voids the records of the removed file */
+	fill_state(&st);
+	st.failures = 0;
+	save_locked(s, "alice", &st);
+	update(s, one_more_failure, 0);
+	{
+		struct sd_err err = {""};
+
+		assert_int_equal(sd_store_lock(s, "alice", &err), 0);
+		assert_int_equal(sd_store_remove(s, "alice", &err), 0);
+		assert_int_equal(sd_store_save(s, "alice", &st, 0, &err), 0);
+		sd_store_unlock(s);
+	}
+	load_ok(s, &back);
+	assert_int_equal(back.failures, 0);
+	sd_store_close(s);
+}
+
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_setup, store_teardown)
 
 int main(void)
@@ -1672,6 +2131,16 @@ int main(void)
 		cmocka_unit_test(test_state_observe_parse_bad),
 		cmocka_unit_test(test_state_observe_daily),
 		cmocka_unit_test(test_state_observe_legacy),
+		cmocka_unit_test(test_crc32_vectors),
+		cmocka_unit_test(test_counters_round_trip),
+		cmocka_unit_test(test_counters_torn),
+		cmocka_unit_test(test_counters_malformed),
+		cmocka_unit_test(test_counters_too_big),
+		cmocka_unit_test(test_counters_put_and_compare),
+		STORE_TEST(test_store_counters_in_lock_file),
+		STORE_TEST(test_store_counters_pending),
+		STORE_TEST(test_store_counters_bad),
+		STORE_TEST(test_store_counters_fallback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
