@@ -25,7 +25,10 @@
 #                           locks/NAME per user (files 0600), written directly
 #                           in the format of secdefaults-state(5), as
 #                           sd_state_format/sd_secret_format write them: enrolled
-#                           a day ago, location NET remembered a minute ago
+#                           a day ago, location NET remembered a minute ago,
+#                           a "counters" id, and lock files with both counters
+#                           slots allocated (8 KiB): the steady state of users
+#                           who signed in before
 #   DIR/ga/NAME             ~/.google_authenticator equivalents (0400 root)
 #   DIR/oath/users.oath     one "HOTP/T30 NAME - HEXKEY" line per user (0600)
 #
@@ -190,11 +193,15 @@ def mkdir0700(path):
     os.makedirs(path, mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
 
-def put(dfd, name, data, mode):
+def put(dfd, name, data, mode, prealloc=0):
     fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode, dir_fd=dfd)
     try:
         if data:
             os.write(fd, data)
+        if prealloc:
+            # a lock file's two counters slots, allocated when the module
+            # first wrote the user's state file (store_dir.c)
+            os.posix_fallocate(fd, 0, prealloc)
     finally:
         os.close(fd)
 
@@ -206,13 +213,17 @@ def ours_range(lo, hi):
     for i in range(lo, hi):
         name = "%s%d" % (PREFIX, i)
         b32 = base64.b32encode(bench_key(i)).decode().rstrip("=")
+        # "counters": the id every state file written by the module has
+        # (counters records in the lock file belong to it), as after the
+        # user's earlier sign-ins.
+        gen = int.from_bytes(os.urandom(8), "big") or 1
         put(ufd, name, ("# pam_secdefaults state of %s; see secdefaults-state(5)\n"
-                        "version 1\ngrace_start %s\nenrolled %s\nlocation %s %s\n%s"
-                        % (name, DAY, DAY, NET, RECENT, SEEN_LINES)).encode(), 0o600)
+                        "version 1\ncounters %016x\ngrace_start %s\nenrolled %s\nlocation %s %s\n%s"
+                        % (name, gen, DAY, DAY, NET, RECENT, SEEN_LINES)).encode(), 0o600)
         put(sfd, name, ("# pam_secdefaults TOTP secret: keep private\nversion 1\nkey %s\n"
                         % b32).encode(), 0o600)
         if LOCKS == "all" or (LOCK_SET is not None and i in LOCK_SET):
-            put(lfd, name, b"", 0o600)
+            put(lfd, name, b"", 0o600, prealloc=8192)
     for fd in (ufd, sfd, lfd):
         os.close(fd)
 
