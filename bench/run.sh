@@ -2,13 +2,17 @@
 # bench/run.sh - pam_secdefaults against pam_google_authenticator and pam_oath
 # (issue 8): sign-in latency at 1,000, 100,000 and 1,000,000 users, syscall
 # counts per sign-in, a 100,000-cycle leak check, `secdefaultsctl status`
-# over 100,000 users; writes bench/RESULTS.md. Not part of `make check`.
+# over 100,000 users, and fleet mode (issue 9: TOTP latency and etcd round
+# trips per sign-in against a 3-member etcd cluster on 127.0.0.1, 1,000
+# users); writes bench/RESULTS.md. Not part of `make check`.
 #
 #   bench/run.sh [--builddir DIR] [--data DIR] [--out FILE] [--sizes "1000 100000 1000000"]
 #                [--rounds R] [--budget SECONDS] [--quick] [--keep] [--report-only]
+#                [--etcd-only]
 #
 #   make bench                          (from the build directory; same thing)
 #   make bench BENCH_ARGS=--quick       (1,000 and 10,000 users, 2 rounds: ~3 minutes)
+#   bench/run.sh --etcd-only            (the fleet-mode part alone: ~2 minutes)
 #
 # Needs root (it runs in a private mount namespace: its own /tmp for
 # pam_wrapper, and its own /dev in which /dev/log is a socket read by a small
@@ -20,7 +24,10 @@
 # at the end unless --keep. The part of --out between the GENERATED markers
 # is replaced; anything outside them (the analysis) is kept. The raw figures
 # stay in BUILDDIR/bench/last-run/; --report-only writes --out again from
-# them without measuring anything.
+# them without measuring anything. The fleet-mode part has markers of its own
+# (GENERATED etcd) and its figures in BUILDDIR/bench/last-run-etcd/, so
+# --etcd-only replaces that part only. It needs /usr/bin/etcd (etcd-server);
+# its members keep their data under --data (a disk, as etcd would in use).
 set -euo pipefail
 
 SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,10 +40,13 @@ BUDGET=1500 # seconds; the 1,000,000-user phase is skipped if it would not fit
 QUICK=0
 KEEP=0
 REPORT_ONLY=0
+ETCD_ONLY=0
+ETCD_N=1000
+ETCD_BIN=/usr/bin/etcd
 ARGS_GIVEN=${PB_ARGS-$*}
 
 usage() {
-	sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -51,6 +61,7 @@ while [ $# -gt 0 ]; do
 	--quick) QUICK=1; SIZES="1000 10000"; ROUNDS=2; shift ;;
 	--keep) KEEP=1; shift ;;
 	--report-only) REPORT_ONLY=1; shift ;;
+	--etcd-only) ETCD_ONLY=1; shift ;;
 	-h | --help) usage ;;
 	*) usage ;;
 	esac
@@ -475,10 +486,122 @@ open(OUT, "w").write(head + gen + tail)
 PY
 }
 
+# report_etcd DIR: write the fleet-mode part of $OUT (between its own
+# GENERATED etcd markers; appended at the end the first time) from the
+# figures in DIR ($B/last-run-etcd).
+report_etcd() {
+	/usr/bin/python3 - "$1" "$OUT" <<'PY'
+import os, sys
+
+W, OUT = sys.argv[1:3]
+facts, runs = {}, []
+for line in open(os.path.join(W, "etcd.txt")):
+    words = line.split()
+    if not words:
+        continue
+    if words[0] == "FACT":
+        k, _, v = line[5:].rstrip("\n").partition("=")
+        facts[k] = v
+    elif words[0] == "ERUN":
+        runs.append(dict(kv.split("=", 1) for kv in words[1:]))
+
+NAMES = {
+    "sde": "admin, etcd (code at every sign-in)",
+    "sdnpe": "user at a known location, etcd (no prompt)",
+    "sdd": "admin, state directory (same population, same rounds)",
+}
+
+def pct(v, p):
+    if not v:
+        return float("nan")
+    k = max(1, min(len(v), int(-(-p * len(v) // 100))))
+    return v[k - 1]
+
+def fmt(x, d=0):
+    if x is None or x != x:
+        return "-"
+    return "{:,.{}f}".format(x, d)
+
+out = []
+w = out.append
+w("<!-- BEGIN GENERATED etcd by bench/run.sh: everything up to END GENERATED etcd is replaced by each run with the etcd part -->")
+w("## Fleet mode (etcd): latency and round trips per sign-in")
+w("")
+w("Reproduce: `%s` (the etcd part alone; a full `bench/run.sh` runs it too), as root." % facts.get("command", "bench/run.sh --etcd-only"))
+w("")
+w("| | |")
+w("|---|---|")
+w("| cluster | %s members of etcd %s on 127.0.0.1 (plain http on loopback), data on %s |" % (facts.get("members", "3"), facts.get("etcd_version", "?"), facts.get("etcd_fs", "?")))
+w("| machine | %s, %s cores; load average %s at the start, %s at the end |" % (facts.get("cpu", "?"), facts.get("nproc", "?"), facts.get("load_start", "?"), facts.get("load_end", "?")))
+w("| pam_secdefaults | %s |" % facts.get("commit", "?"))
+w("| population | %s users (bench/provision.sh, copied into etcd with `secdefaultsctl migrate --to etcd`), nss_wrapper; %s rounds a TOTP step apart, every user once per round and variant, variants alternated |" % (facts.get("users", "?"), facts.get("rounds", "?")))
+w("| wall time | %s s |" % facts.get("total_s", "?"))
+w("")
+w("Latency is one whole cycle in one process (pam_start → pam_set_item(PAM_RHOST) → pam_authenticate → pam_end, module resident), "
+  "pooled over the rounds. Round trips are counted by etcd itself, from every member's /metrics before and after each run: "
+  "requests = grpc_server_handled_total of the KV methods Range and Txn, summed over the members (the HTTP/JSON gateway hands "
+  "each request to the gRPC server); writes = the growth of etcd_server_proposals_committed_total (a transaction that can put is "
+  "one raft entry; a read, also a read-only transaction, is none); reads = requests − writes. tests/pam/t_etcd_rt.sh asserts the "
+  "same counts for single sign-ins.")
+w("")
+w("| variant | sign-ins | ok | p50 µs | p90 µs | p99 µs | max µs | round p50s | reads / sign-in | writes / sign-in |")
+w("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+for v in ("sde", "sdnpe", "sdd"):
+    rs = sorted((r for r in runs if r["variant"] == v), key=lambda r: int(r["round"]))
+    if not rs:
+        continue
+    lat = []
+    for r in rs:
+        f = os.path.join(W, "raw", "%s.%s" % (v, r["round"]))
+        if os.path.exists(f):
+            lat += [int(line.split()[0]) / 1000.0 for line in open(f) if line.strip()]
+    lat.sort()
+    cyc = sum(int(r["cycles"]) for r in rs)
+    ok = sum(int(r["ok"]) for r in rs)
+    fail = sum(int(r["fail"]) for r in rs)
+    if v == "sdd":
+        rt = ("-", "-")
+    else:
+        req = sum(int(r["dreq"]) for r in rs)
+        wr = sum(int(r["dprop"]) for r in rs)
+        rt = ("%.2f" % ((req - wr) / cyc), "%.2f" % (wr / cyc))
+    w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        NAMES[v], fmt(cyc), fmt(ok) + ("" if fail == 0 else " (**%d failed**)" % fail),
+        fmt(pct(lat, 50)), fmt(pct(lat, 90)), fmt(pct(lat, 99)), fmt(lat[-1] if lat else None),
+        " / ".join(fmt(float(r["p50_us"])) for r in rs), rt[0], rt[1]))
+w("")
+sde = [r for r in runs if r["variant"] == "sde"]
+if sde:
+    cyc = sum(int(r["cycles"]) for r in sde)
+    req = sum(int(r["dreq"]) for r in sde)
+    wr = sum(int(r["dprop"]) for r in sde)
+    ok = (req - wr) == cyc and wr == cyc
+    w("Target of issue 9: one read and one transaction per TOTP sign-in — measured %.2f reads and %.2f transactions per admin sign-in over %s sign-ins: **%s**." % (
+        (req - wr) / cyc, wr / cyc, fmt(cyc), "met" if ok else "missed"))
+w("<!-- END GENERATED etcd -->")
+gen = "\n".join(out) + "\n"
+
+old = open(OUT).read() if os.path.exists(OUT) else "# Benchmark\n"
+b = old.find("<!-- BEGIN GENERATED etcd")
+e = old.find("<!-- END GENERATED etcd -->")
+if b >= 0 and e >= 0:
+    new = old[:b] + gen + old[e + len("<!-- END GENERATED etcd -->\n"):]
+else:
+    new = old.rstrip("\n") + "\n\n" + gen
+open(OUT, "w").write(new)
+PY
+}
+
 if [ "$REPORT_ONLY" = 1 ]; then
-	[ -d "$B/last-run" ] || { echo "run.sh: no $B/last-run to report from" >&2; exit 1; }
-	report "$B/last-run"
-	echo "wrote $OUT from $B/last-run"
+	if [ "$ETCD_ONLY" = 0 ]; then
+		[ -d "$B/last-run" ] || { echo "run.sh: no $B/last-run to report from" >&2; exit 1; }
+		report "$B/last-run"
+		echo "wrote $OUT from $B/last-run"
+	fi
+	if [ -f "$B/last-run-etcd/etcd.txt" ]; then
+		report_etcd "$B/last-run-etcd"
+		echo "wrote the etcd part of $OUT from $B/last-run-etcd"
+	fi
 	exit 0
 fi
 
@@ -498,6 +621,7 @@ if [ -z "${PB_ISOLATED:-}" ]; then
 	dpkg -s libnss-wrapper >/dev/null 2>&1 || need+=(libnss-wrapper)
 	dpkg -s liboath-dev >/dev/null 2>&1 || need+=(liboath-dev)
 	dpkg -s libpam0g-dev >/dev/null 2>&1 || need+=(libpam0g-dev)
+	[ -x "$ETCD_BIN" ] || need+=(etcd-server)
 	if [ ${#need[@]} -gt 0 ]; then
 		echo "run.sh: installing ${need[*]}"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
@@ -518,7 +642,8 @@ if [ -z "${PB_ISOLATED:-}" ]; then
 	export PB_ISOLATED=1 PB_ARGS="$ARGS_GIVEN" PB_MODULE_SRC="$MODULE"
 	exec unshare --mount --propagation private -- /bin/bash "$0" --builddir "$BUILDDIR" \
 		--data "$DATA" --out "$OUT" --sizes "$SIZES" --rounds "$ROUNDS" --budget "$BUDGET" \
-		$([ $QUICK = 1 ] && echo --quick) $([ $KEEP = 1 ] && echo --keep)
+		$([ $QUICK = 1 ] && echo --quick) $([ $KEEP = 1 ] && echo --keep) \
+		$([ $ETCD_ONLY = 1 ] && echo --etcd-only)
 fi
 
 # ---- inside: private /tmp and /dev -----------------------------------------
@@ -553,7 +678,14 @@ while True:
     f.write(s.recv(65536).rstrip(b"\0\n") + b"\n")
 ' "$W/dev/log" "$W/syslog" &
 SINK=$!
-trap 'kill $SINK 2>/dev/null || true' EXIT
+EPIDS=()
+# shellcheck disable=SC2317
+on_exit() {
+	local p
+	for p in "${EPIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	kill $SINK 2>/dev/null || true
+}
+trap on_exit EXIT
 for _ in $(seq 50); do [ -e "$W/dev/log.ready" ] && break; sleep 0.1; done
 rm -f "$W/dev/log.ready"
 mount --rbind "$W/dev" /dev
@@ -833,6 +965,7 @@ PY
 
 # ---- phases --------------------------------------------------------------------
 
+[ "$ETCD_ONLY" = 1 ] && SIZES=
 SMALL=$(echo "$SIZES" | awk '{print $1}')
 MID=$(echo "$SIZES" | awk '{print $2}')
 BIG=$(echo "$SIZES" | awk '{print $3}')
@@ -974,6 +1107,165 @@ if [ -n "$BIG" ]; then
 	fi
 fi
 if [ -n "$SMALL" ] && [ $KEEP = 0 ]; then remove_pop "$SMALL"; fi
+
+# 4. Fleet mode (issue 9): the same kind of population in etcd, a 3-member
+# cluster on 127.0.0.1 with its data under $DATA (a disk: etcd syncs its
+# log). Per round, a TOTP step apart, every user signs in once per variant:
+# admin with a code (sde), user with no prompt (sdnpe), and, as a reference
+# measured in the same rounds, admin on the state directory the population
+# was copied from (sdd). Each run is bracketed by readings of every member's
+# /metrics, so the round trips come from etcd's own counters.
+EPIDS=()
+EW=$W/etcd
+etcd_stop_all() {
+	local p
+	for p in "${EPIDS[@]}"; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	EPIDS=()
+}
+efact() { echo "FACT $1=$2" >>"$EW/etcd.txt"; }
+# "REQUESTS PROPOSALS": KV Range+Txn handled, summed over the members; the
+# highest committed proposal count of any member.
+etcd_metrics() {
+	local p req=0 prop=0 r q
+	for p in "${ECPORT[@]}"; do
+		read -r r q < <(curl -s --noproxy '*' -m 5 "http://127.0.0.1:$p/metrics" | awk '
+			/^grpc_server_handled_total\{/ && /grpc_service="etcdserverpb.KV"/ &&
+				(/grpc_method="Range"/ || /grpc_method="Txn"/) { r += $NF }
+			/^etcd_server_proposals_committed_total / { q = $NF }
+			END { printf "%d %d\n", r, q }')
+		req=$((req + r))
+		[ "$q" -gt "$prop" ] && prop=$q
+	done
+	echo "$req $prop"
+}
+etcd_settle() {
+	local a b k
+	a=$(etcd_metrics)
+	for k in $(seq 1 20); do
+		sleep 0.3
+		b=$(etcd_metrics)
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+}
+# ebench VARIANT SERVICE ROUND: every user once
+ebench() {
+	local v=$1 svc=$2 round=$3 line r0 p0 r1 p1 rc=0
+	etcd_settle
+	read -r r0 p0 <<<"$(etcd_metrics)"
+	line=$(TMO=900 wrap "$EDIR" raw "$B/pambench" -q -s "$svc" -n "$ETCD_N" -c "$ETCD_N" -o 0 -t 1 \
+		-r "$RHOST" -l "$v" -R "$EW/raw/$v.$round" --pin "$MODULE" --pin "$DENY_SO" \
+		2>>"$EW/pambench.err" | grep '^RESULT ') || rc=$?
+	[ "$v" = sdnpe ] || LAST_CODE_TS=$(date +%s)
+	etcd_settle
+	read -r r1 p1 <<<"$(etcd_metrics)"
+	line=${line#RESULT }
+	echo "ERUN variant=$v round=$round $(echo "$line" | grep -o 'cycles=[0-9]* ') $(echo "$line" | grep -o 'ok=[0-9]* fail=[0-9]*') $(echo "$line" | grep -o 'p50_us=[0-9.]* p90_us=[0-9.]* p99_us=[0-9.]*') dreq=$((r1 - r0)) dprop=$((p1 - p0))" >>"$EW/etcd.txt"
+	say "  $v round $round: $(echo "$line" | grep -o 'ok=[0-9]* fail=[0-9]*') p50 $(echo "$line" | sed -n 's/.* p50_us=\([0-9.]*\).*/\1/p') us, p99 $(echo "$line" | sed -n 's/.* p99_us=\([0-9.]*\).*/\1/p') us; etcd: $((r1 - r0 - (p1 - p0))) reads, $((p1 - p0)) writes"
+	if [ "$rc" -ne 0 ] && [ -z "$line" ]; then
+		say "  $v: pambench failed (see $EW/pambench.err)"
+		tail -5 "$EW/pambench.err" | tee -a "$LOG"
+	fi
+}
+etcd_phase() {
+	local t0 i p eps cluster r k specs
+	t0=$(date +%s)
+	EDIR=$DATA/etcd-n$ETCD_N
+	mkdir -p "$EW/raw"
+	: >"$EW/etcd.txt"
+	efact command "bench/run.sh${ARGS_GIVEN:+ $ARGS_GIVEN}"
+	efact users "$ETCD_N"
+	efact rounds "$ROUNDS"
+	efact members 3
+	efact etcd_version "$("$ETCD_BIN" --version 2>/dev/null | sed -n 's/^etcd Version: //p')"
+	efact cpu "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)"
+	efact nproc "$(nproc)"
+	efact commit "$(cd "$SRCDIR" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$SRCDIR" && [ -n "$(git status --porcelain -- src 2>/dev/null)" ] && echo ' + uncommitted changes in src/' || true)"
+	efact load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+	say "fleet mode: provisioning $ETCD_N users"
+	"$SRCDIR/bench/provision.sh" --modules ours --module "$MODULE" "$EDIR" "$ETCD_N" >>"$LOG"
+	read -r -a p <<<"$(/usr/bin/python3 -c '
+import socket
+ss = [socket.socket() for _ in range(6)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+for s in ss: s.close()')"
+	ECPORT=("${p[0]}" "${p[1]}" "${p[2]}")
+	cluster="m0=http://127.0.0.1:${p[3]},m1=http://127.0.0.1:${p[4]},m2=http://127.0.0.1:${p[5]}"
+	rm -rf "$DATA/etcd"
+	mkdir -p "$DATA/etcd"
+	chmod 0700 "$DATA/etcd"
+	efact etcd_fs "$(df -T "$DATA" | awk 'NR == 2 {print $2}') ($DATA/etcd)"
+	for i in 0 1 2; do
+		"$ETCD_BIN" --name "m$i" --data-dir "$DATA/etcd/m$i" \
+			--listen-client-urls "http://127.0.0.1:${ECPORT[$i]}" \
+			--advertise-client-urls "http://127.0.0.1:${ECPORT[$i]}" \
+			--listen-peer-urls "http://127.0.0.1:${p[$((3 + i))]}" \
+			--initial-advertise-peer-urls "http://127.0.0.1:${p[$((3 + i))]}" \
+			--initial-cluster "$cluster" --initial-cluster-state new \
+			--initial-cluster-token "pambench-$$" --log-level error >>"$EW/m$i.log" 2>&1 &
+		EPIDS+=($!)
+	done
+	for i in 0 1 2; do
+		for k in $(seq 1 100); do
+			curl -s --noproxy '*' -m 1 "http://127.0.0.1:${ECPORT[$i]}/health" 2>/dev/null |
+				grep -q '"health":"true"' && break
+			sleep 0.1
+		done
+	done
+	eps="\"http://127.0.0.1:${ECPORT[0]}\", \"http://127.0.0.1:${ECPORT[1]}\", \"http://127.0.0.1:${ECPORT[2]}\""
+	for k in admin user; do
+		{
+			cat "$EDIR/sd/$k.conf"
+			printf 'etcd = { endpoints = [%s]; prefix = "/pambench/"; timeout_ms = 1500; };\n' "$eps"
+		} >"$EDIR/sd/$k-migrate.conf"
+		{
+			cat "$EDIR/sd/$k-migrate.conf"
+			printf 'state_backend = "etcd";\n'
+		} >"$EDIR/sd/$k-etcd.conf"
+		chmod 0644 "$EDIR/sd/$k-migrate.conf" "$EDIR/sd/$k-etcd.conf"
+	done
+	echo "auth required $MODULE config=$EDIR/sd/admin-etcd.conf" >"$EDIR/svc/pb_sde"
+	echo "auth required $MODULE config=$EDIR/sd/user-etcd.conf" >"$EDIR/svc/pb_sdnpe"
+	say "fleet mode: copying them into etcd (secdefaultsctl migrate --to etcd)"
+	TMO=600 wrap "$EDIR" raw "$CTL" --config "$EDIR/sd/admin-migrate.conf" migrate --to etcd \
+		>"$EW/migrate.txt" 2>&1 || say "  migrate failed: $(tail -3 "$EW/migrate.txt")"
+	say "  $(grep -m1 '^migrated' "$EW/migrate.txt" || tail -1 "$EW/migrate.txt")"
+	for ((r = 0; r < ROUNDS; r++)); do
+		wait_step
+		say "fleet mode round $((r + 1))/$ROUNDS"
+		specs=("sde:pb_sde" "sdnpe:pb_sdnpe" "sdd:pb_sd")
+		for ((k = 0; k < 3; k++)); do
+			IFS=: read -r v svc <<<"${specs[$(((k + r) % 3))]}"
+			ebench "$v" "$svc" "$r"
+		done
+	done
+	etcd_stop_all
+	efact load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+	efact total_s $(($(date +%s) - t0))
+	if [ $KEEP = 0 ]; then
+		rm -rf "$DATA/etcd" "$EDIR"
+	fi
+	rm -rf "$B/last-run-etcd"
+	mkdir -p "$B/last-run-etcd"
+	cp -a "$EW/." "$B/last-run-etcd/"
+	say "writing the etcd part of $OUT"
+	report_etcd "$B/last-run-etcd"
+}
+if [ -x "$ETCD_BIN" ]; then
+	etcd_phase
+else
+	say "fleet mode skipped: no $ETCD_BIN (apt-get install etcd-server)"
+fi
+if [ "$ETCD_ONLY" = 1 ]; then
+	[ $KEEP = 1 ] || rmdir "$DATA" 2>/dev/null || true
+	say "done: the etcd part of $OUT (figures in $B/last-run-etcd/)"
+	exit 0
+fi
+
 fact total_s $(($(date +%s) - T0))
 fact load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 fact iopsi_end "$(sed -n 's/^some avg10=\([0-9.]*\) avg60=\([0-9.]*\).*/\1% \/ \2%/p' /proc/pressure/io 2>/dev/null || echo '?')"

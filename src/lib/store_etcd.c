@@ -9,18 +9,27 @@
  * Concurrency. etcd has no cheap per-user lock over the gateway, so
  * sd_store_lock only records the user, and every write is a transaction
  * that compares the state key's mod_revision with the one this handle last
- * read or wrote (create_revision == 0 for a user not yet stored) before it
- * puts. A write that loses the race fails with -EAGAIN and changes nothing;
- * the caller must not treat the sign-in as a success. The module's
- * pre-count save and its final save are each such a transaction: when the
- * pre-count save loses, the module reads again and decides again (up to
- * three times); when the final save loses, the sign-in is denied. So when
- * two hosts check the same code at once, the second sees the step already
- * used: no step can be accepted twice, and no counted failure can be
- * overwritten. Secret writes are guarded by the
- * state key's revision too (a secret saved during a sign-in that has since
- * lost the race is not stored). sd_store_sync has nothing to do: a
- * transaction that returns is in the log of a quorum of members.
+ * read or wrote (create_revision == 0 for a user not yet stored), and the
+ * secret key's once the lock session read the secret, before it puts. A
+ * write that loses the race fails with -EAGAIN and changes nothing; the
+ * caller must not treat the sign-in as a success (SD_STORE_CAP_CAS in
+ * store.h). Secret writes are guarded by the state key's revision too (a
+ * secret saved during a sign-in that has since lost the race is not
+ * stored).
+ *
+ * One read and one transaction per sign-in with a code. A handle opened
+ * with SD_STORE_WITH_SECRET reads the state and the secret in one
+ * read-only transaction of two ranges (as linearizable as a range) and
+ * hands the secret, once, to the load_secret of the lock session that
+ * follows. An SD_SAVE_NOSYNC save (the module's count before it checks a
+ * code) is held in the handle and written by the next save, save_secret or
+ * sync of the session, in the same transaction as the outcome; unlock
+ * drops it. The module answers only after that transaction, and when it
+ * loses the race reads, decides and checks again (up to three times). So
+ * when two hosts check the same code at once, the second sees the step
+ * already used: no step can be accepted twice, and no counted failure can
+ * be overwritten. A transaction that returns is in the log of a quorum of
+ * members: there is nothing else for sync to make durable.
  *
  * Requests. Each request goes to the endpoint that answered last and, when
  * that one fails (no connection, timeout, HTTP 5xx, an unreadable reply),
