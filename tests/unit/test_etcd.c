@@ -240,6 +240,63 @@ static void test_parse_range_too_big(void **unused)
 	sd_etcd_kvs_free(kvs, n);
 }
 
+/* The read-only transaction that fetches state and secret together. */
+static void test_parse_txn_ranges(void **unused)
+{
+	/* "s/alice" = "cy9hbGljZQ==", value "state" = "c3RhdGU="; the secret
+	 * range empty (a user without a secret). */
+	const char *ok =
+		"{" HDR ",\"succeeded\":true,\"responses\":["
+		"{\"response_range\":{\"header\":{\"revision\":\"12\"},\"kvs\":[{\"key\":"
+		"\"cy9hbGljZQ==\",\"create_revision\":\"3\",\"mod_revision\":\"9\",\"version\":"
+		"\"2\",\"value\":\"c3RhdGU=\"}],\"count\":\"1\"}},"
+		"{\"response_range\":{\"header\":{\"revision\":\"12\"}}}]}";
+	static const char *const bad[] = {
+		"{" HDR ",\"succeeded\":false,\"responses\":[]}",
+		"{" HDR ",\"succeeded\":true}",
+		"{" HDR
+		",\"succeeded\":true,\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"12\"}}}]}",
+		"{" HDR
+		",\"succeeded\":true,\"responses\":[{\"response_put\":{\"header\":{\"revision\":\"12\"}}},"
+		"{\"response_range\":{\"header\":{\"revision\":\"12\"}}}]}",
+		"{" HDR
+		",\"succeeded\":true,\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"12\"},"
+		"\"more\":true}},{\"response_range\":{\"header\":{\"revision\":\"12\"}}}]}",
+		"{\"succeeded\":true,\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"12\"}}},"
+		"{\"response_range\":{\"header\":{\"revision\":\"12\"}}}]}",
+		"{" HDR
+		",\"succeeded\":true,\"responses\":[{\"response_range\":{\"header\":{\"revision\":\"12\"},"
+		"\"kvs\":[{\"key\":\"!!\",\"mod_revision\":\"1\"}]}},{\"response_range\":{\"header\""
+		":{}}}]}",
+		NULL};
+	struct sd_etcd_kv *kvs[2] = {NULL, NULL};
+	size_t nkv[2] = {9, 9}, i;
+	char why[160];
+
+	(void)unused;
+	assert_int_equal(
+		sd_etcd_parse_txn_ranges(ok, strlen(ok), 1024, 2, kvs, nkv, why, sizeof(why)), 0);
+	assert_int_equal(nkv[0], 1);
+	assert_int_equal(nkv[1], 0);
+	assert_null(kvs[1]);
+	assert_string_equal((const char *)kvs[0][0].key, "s/alice");
+	assert_string_equal((const char *)kvs[0][0].value, "state");
+	assert_int_equal(kvs[0][0].mod_revision, 9);
+	sd_etcd_kvs_free(kvs[0], nkv[0]);
+	/* too large a value */
+	assert_int_equal(sd_etcd_parse_txn_ranges(ok, strlen(ok), 4, 2, kvs, nkv, why, sizeof(why)),
+			 -EBADMSG);
+	assert_null(kvs[0]);
+	for (i = 0; bad[i] != NULL; i++) {
+		if (sd_etcd_parse_txn_ranges(bad[i], strlen(bad[i]), 1024, 2, kvs, nkv, why,
+					     sizeof(why)) != -EBADMSG)
+			fail_msg("accepted: %s", bad[i]);
+		assert_null(kvs[0]);
+		assert_null(kvs[1]);
+		assert_int_equal(nkv[0] + nkv[1], 0);
+	}
+}
+
 static void test_parse_txn(void **unused)
 {
 	const char *ok = "{\"header\":{\"revision\":\"13\"},\"succeeded\":true,\"responses\":"
@@ -316,6 +373,7 @@ int main(void)
 		cmocka_unit_test(test_parse_range_bad),
 		cmocka_unit_test(test_parse_range_too_big),
 		cmocka_unit_test(test_parse_txn),
+		cmocka_unit_test(test_parse_txn_ranges),
 		cmocka_unit_test(test_error_text),
 		cmocka_unit_test(test_open_without_endpoints),
 	};
