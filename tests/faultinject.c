@@ -5,7 +5,8 @@
  *
  * Environment:
  *   SD_FAULT_N=N          fail the Nth counted call (0 or unset: count only)
- *   SD_FAULT_FUNCS=a,b    the functions that count (default: all below)
+ *   SD_FAULT_FUNCS=a,b    the functions that count (default: all below
+ *                         but dlopen, which counts only when named)
  *   SD_FAULT_MODULE=STR   count calls whose caller's file name contains STR
  *                         (default "pam_secdefaults.so")
  *   SD_FAULT_LOG=FILE     append what happened to FILE:
@@ -71,21 +72,21 @@ enum fn {
 	F_PWRITE,
 	F_FDATASYNC,
 	F_FALLOCATE,
+	F_DLOPEN,
 	F_COUNT
 };
 
 static const char *const fn_names[F_COUNT] = {
-	"malloc",      "calloc",      "realloc",      "strdup",	      "open",
-	"openat",      "read",	      "write",	      "fsync",	      "renameat",
-	"fcntl",       "fstat",	      "mkdirat",      "unlinkat",     "close",
-	"fchmod",      "getpwnam_r",  "getgrnam_r",   "getgrouplist", "getrandom",
-	"pam_get_item", "pam_get_user", "pam_prompt",   "pread",	      "pwrite",
-	"fdatasync",   "fallocate",
+	"malloc",	"calloc",    "realloc",	     "strdup",	     "open",	   "openat",
+	"read",		"write",     "fsync",	     "renameat",     "fcntl",	   "fstat",
+	"mkdirat",	"unlinkat",  "close",	     "fchmod",	     "getpwnam_r", "getgrnam_r",
+	"getgrouplist", "getrandom", "pam_get_item", "pam_get_user", "pam_prompt", "pread",
+	"pwrite",	"fdatasync", "fallocate",    "dlopen",
 };
 
 static atomic_int inited;
 static long fault_n;
-static unsigned long mask = ~0UL;
+static unsigned long mask = ~(1UL << F_DLOPEN);
 static char module[128] = "pam_secdefaults.so";
 static char logpath[512];
 static atomic_long counter;
@@ -699,6 +700,16 @@ ssize_t getrandom(void *buf, size_t n, unsigned flags)
 		return -1;
 	}
 	return real_getrandom(buf, n, flags);
+}
+
+/* The libraries the module loads on first use (src/lib/lazy.c). */
+void *dlopen(const char *file, int mode)
+{
+	REAL(dlopen);
+
+	if (should_fail(F_DLOPEN, RA))
+		return NULL;
+	return real_dlopen(file, mode);
 }
 
 int pam_get_item(const pam_handle_t *pamh, int type, const void **item)

@@ -268,6 +268,7 @@ static int print_enrolment(const struct sd_config *c, const char *user, const un
 {
 	char host[256] = "";
 	char *uri = NULL, **lines = NULL;
+	struct sd_err qr_err = {""};
 	size_t n = 0, i;
 	int rc;
 
@@ -277,10 +278,12 @@ static int print_enrolment(const struct sd_config *c, const char *user, const un
 	if (rc != 0)
 		return fail("cannot build the otpauth URI: %s", strerror(-rc));
 	printf("%s\n", uri);
-	if (qr && sd_qr_lines(uri, isatty(STDOUT_FILENO), &lines, &n) == 0) {
+	if (qr && sd_qr_lines(uri, isatty(STDOUT_FILENO), &lines, &n, &qr_err) == 0) {
 		for (i = 0; i < n; i++)
 			printf("%s\n", lines[i]);
 		sd_qr_free(lines, n);
+	} else if (qr) {
+		fprintf(stderr, "secdefaultsctl: no QR code: %s\n", qr_err.msg);
 	}
 	sd_wipe(uri, strlen(uri));
 	free(uri);

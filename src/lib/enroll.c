@@ -1,7 +1,13 @@
-/* enroll.c - new keys, otpauth URIs and terminal QR codes. */
+/* enroll.c - new keys, otpauth URIs and terminal QR codes (libqrencode,
+ * loaded when the first code is drawn: lazy.h). */
 #include "config.h"
 
+#ifdef HAVE_QRENCODE
+#include <qrencode.h>
+#endif
+
 #include "enroll.h"
+#include "lazy.h"
 #include "state.h"
 #include "util.h"
 
@@ -10,10 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-
-#ifdef HAVE_QRENCODE
-#include <qrencode.h>
-#endif
 
 int sd_new_key(unsigned char *key, size_t len)
 {
@@ -104,21 +106,28 @@ static int dark(const QRcode *q, int x, int y)
 	return q->data[y * q->width + x] & 1;
 }
 
-int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines)
+int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines, struct sd_err *err)
 {
 	/* Light modules are the foreground: full, upper, lower, none. */
 	static const char *const glyph[4] = {"\xe2\x96\x88", "\xe2\x96\x80", "\xe2\x96\x84", " "};
-	QRcode *q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L);
+	QRcode *q;
 	char **v;
-	int size, rows, y, x;
+	int size, rows, y, x, rc;
 
-	if (q == NULL)
+	rc = sd_lazy_qrencode(err);
+	if (rc != 0)
+		return rc;
+	q = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_L);
+	if (q == NULL) {
+		sd_err_set(err, "libqrencode could not encode the URI");
 		return -ENOMEM;
+	}
 	size = q->width + 2 * QUIET;
 	rows = (size + 1) / 2;
 	v = calloc((size_t)rows, sizeof(*v));
 	if (v == NULL) {
 		QRcode_free(q);
+		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
 	for (y = 0; y < rows; y++) {
@@ -128,6 +137,7 @@ int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines)
 		if (line == NULL) {
 			QRcode_free(q);
 			sd_qr_free(v, (size_t)rows);
+			sd_err_set(err, "out of memory");
 			return -ENOMEM;
 		}
 		if (ansi)
@@ -148,12 +158,13 @@ int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines)
 	return 0;
 }
 #else
-int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines)
+int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines, struct sd_err *err)
 {
 	(void)text;
 	(void)ansi;
 	*lines = NULL;
 	*nlines = 0;
+	sd_err_set(err, "built without libqrencode");
 	return -ENOTSUP;
 }
 #endif

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "conf.h"
+#include "util.h"
 
 #define SD_NEW_KEY_BYTES 20 /* 160 bits, as RFC 4226 recommends */
 
@@ -22,8 +23,9 @@ int sd_otpauth_uri(const struct sd_config *c, const char *user, const char *host
  * line, a 4-module quiet zone, light modules drawn in the foreground. With
  * ANSI, each line is wrapped in black-background/white-foreground escapes so
  * it reads on any terminal theme. A malloc'd array of *NLINES malloc'd
- * lines (free with sd_qr_free), or -ENOTSUP when built without libqrencode. */
-int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines);
+ * lines (free with sd_qr_free); or -ENOTSUP when built without libqrencode,
+ * -ELIBACC when it cannot be loaded, -ENOMEM, with ERR saying why. */
+int sd_qr_lines(const char *text, int ansi, char ***lines, size_t *nlines, struct sd_err *err);
 void sd_qr_free(char **lines, size_t nlines);
 
 #endif

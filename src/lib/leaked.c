@@ -1,5 +1,7 @@
 /* leaked.c - the leaked-password check: SHA-1 (OpenSSL EVP), one HTTPS GET of
  * the range for the 5-hex prefix (libcurl), and the range-reply parser.
+ * Both libraries are loaded on first use (lazy.h): a host whose config does
+ * not enable the check never maps them.
  *
  * libcurl is locked down per request: https only (redirects are not
  * followed, and could not leave https anyway), peer and host verified, TLS
@@ -12,30 +14,21 @@
  * the password, its hash, the prefix or the proxy's credentials. */
 #include "config.h"
 
+#include <curl/curl.h>
+#include <openssl/evp.h>
+
+#include "lazy.h"
 #include "leaked.h"
 #include "util.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <limits.h>
-#include <openssl/evp.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PREFIX_LEN 5
 #define SUFFIX_LEN 35
 #define ERR_PREFIX "leaked-password lookup failed: "
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ready = -1;
-
-/* Never paired with curl_global_cleanup: other code in the host process may
- * use libcurl too, and the module can be unloaded and loaded again. */
-static void curl_setup(void)
-{
-	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
 
 static int hexval(char ch)
 {
@@ -57,6 +50,8 @@ int sd_leaked_hash(const char *password, char hex[41])
 
 	if (password == NULL || hex == NULL)
 		return -EINVAL;
+	if (sd_lazy_crypto(NULL) != 0)
+		return -ELIBACC;
 	if (EVP_Digest(password, strlen(password), md, &mdlen, EVP_sha1(), NULL) != 1 ||
 	    mdlen != 20) {
 		rc = -EIO;
@@ -326,6 +321,7 @@ enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *pas
 	enum sd_leaked_result res = SD_LEAKED_ERROR;
 	char hex[41], errbuf[CURL_ERROR_SIZE], reason[CURL_ERROR_SIZE];
 	struct reply r = {NULL, 0, 0, 0, 0};
+	struct sd_err why = {""};
 	struct curl_slist *hdrs = NULL, *h2;
 	CURL *h = NULL;
 	CURLcode e;
@@ -346,9 +342,8 @@ enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *pas
 		sd_err_set(err, ERR_PREFIX "SSLKEYLOGFILE is set in the environment");
 		return SD_LEAKED_ERROR;
 	}
-	pthread_once(&curl_once, curl_setup);
-	if (curl_ready != 0) {
-		sd_err_set(err, ERR_PREFIX "libcurl initialisation failed");
+	if (sd_lazy_curl(&why) != 0 || sd_lazy_crypto(&why) != 0) {
+		sd_err_set(err, ERR_PREFIX "%s", why.msg);
 		return SD_LEAKED_ERROR;
 	}
 	if (sd_leaked_hash(password, hex) != 0) {

@@ -24,7 +24,8 @@ enum sd_leaked_result {
 };
 
 /* HEX = the upper-case hex SHA-1 of PASSWORD (40 chars + NUL). 0, -EINVAL
- * (NULL argument) or -EIO (the digest failed). */
+ * (NULL argument), -ELIBACC (libcrypto cannot be loaded) or -EIO (the
+ * digest failed). */
 int sd_leaked_hash(const char *password, char hex[41]);
 
 /* Look for SUFFIX35 (35 hex digits) in a range reply of LEN bytes: lines

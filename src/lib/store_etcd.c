@@ -45,15 +45,16 @@
  * the copies json-c makes while parsing a secret's reply are not. */
 #include "config.h"
 
+#include <curl/curl.h>
+
+#include "lazy.h"
 #include "store.h"
 #include "store_etcd.h"
 #include "user.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <json-c/json.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,15 +549,6 @@ struct etcd_store {
 
 static const struct sd_store_ops etcd_ops;
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static int curl_ready = -1;
-
-/* Never paired with curl_global_cleanup (see leaked.c). */
-static void curl_setup(void)
-{
-	curl_ready = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
-}
-
 static int dup_str(char **dst, const char *src)
 {
 	*dst = strdup(src != NULL ? src : "");
@@ -640,8 +632,9 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 		       struct sd_err *err)
 {
 	struct etcd_store *d;
+	struct sd_err load_err = {""};
 	const char *why = "";
-	int https = 0;
+	int https = 0, loaded;
 	size_t i;
 
 	if (c->etcd.endpoints.n == 0) {
@@ -668,10 +661,11 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 		if (rc != 0)
 			return rc;
 	}
-	pthread_once(&curl_once, curl_setup);
-	if (curl_ready != 0) {
-		sd_err_set(err, "etcd: libcurl initialisation failed");
-		return -EIO;
+	/* libcurl is loaded (and initialised, once) on first use: lazy.h. */
+	loaded = sd_lazy_curl(&load_err);
+	if (loaded != 0) {
+		sd_err_set(err, "etcd: %s", load_err.msg);
+		return loaded;
 	}
 	d = calloc(1, sizeof(*d));
 	if (d == NULL) {

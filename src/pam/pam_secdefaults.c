@@ -331,6 +331,7 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 	struct sd_secret sec;
 	char host[256] = "", b32[SD_MAX_KEY * 2] = "";
 	char *uri = NULL, *resp = NULL, **qr = NULL;
+	struct sd_err qr_err = {""};
 	size_t nqr = 0, i;
 	int rc;
 
@@ -367,10 +368,13 @@ static int do_enroll(pam_handle_t *pamh, struct sd_request *r, const char **reas
 			 "Set up two-step verification now (%d day%s left before it is required).",
 			 days, days == 1 ? "" : "s");
 	pam_info(pamh, "Scan this QR code with an authenticator app, or enter the key %s", b32);
-	if (sd_qr_lines(uri, 1, &qr, &nqr) == 0) {
+	/* Without the QR code the key and the URI still enrol. */
+	if (sd_qr_lines(uri, 1, &qr, &nqr, &qr_err) == 0) {
 		for (i = 0; i < nqr; i++)
 			pam_info(pamh, "%s", qr[i]);
 		sd_qr_free(qr, nqr);
+	} else {
+		pam_syslog(pamh, LOG_WARNING, "enrolment at sign-in: no QR code: %s", qr_err.msg);
 	}
 	pam_info(pamh, "%s", uri);
 	sd_wipe(b32, sizeof(b32));

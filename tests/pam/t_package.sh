@@ -114,6 +114,15 @@ has /usr/lib/tmpfiles.d/secdefaults.conf
 has /etc/security/secdefaults.conf
 has /usr/share/doc/libpam-secdefaults/copyright
 expect_not_in "pam_secdefaults.la" "no libtool archive in the package"
+# libcurl, libcrypto and libqrencode are loaded with dlopen (src/lib/lazy.c):
+# dh_shlibdeps cannot see them, debian/control names them.
+OUT=$(dpkg-deb -f "$DEB" Depends 2>&1)
+RC=$?
+for dep in libcurl4 libssl3 libqrencode4; do
+	if printf '%s\n' "$OUT" | tr ',' '\n' | grep -qE "^ *$dep( |\$)"; then
+		pass "Depends names $dep (loaded with dlopen)"
+	else fail "Depends lacks $dep (loaded with dlopen)"; fi
+done
 OUT=$(dpkg-deb -I "$DEB" conffiles 2>&1)
 RC=$?
 expect_in "/etc/security/secdefaults.conf" "the config is a conffile"

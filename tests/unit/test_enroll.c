@@ -132,7 +132,7 @@ static void qr_round_trip(const char *text, int ansi)
 	assert_non_null(q);
 	size = q->width + 2 * QUIET;
 	rows = (size + 1) / 2;
-	assert_int_equal(sd_qr_lines(text, ansi, &lines, &n), 0);
+	assert_int_equal(sd_qr_lines(text, ansi, &lines, &n, NULL), 0);
 	assert_non_null(lines);
 	assert_int_equal(n, (size_t)rows);
 
@@ -329,10 +329,10 @@ static void test_qr_small_and_distinct(void **unused)
 	(void)unused;
 	/* A short text makes a version-1 symbol: 21 + 8 = 29 columns, 15 lines. */
 	qr_round_trip("x", 0);
-	assert_int_equal(sd_qr_lines("x", 0, &a, &na), 0);
+	assert_int_equal(sd_qr_lines("x", 0, &a, &na, NULL), 0);
 	assert_int_equal(na, 15);
 	/* Different texts give different pictures. */
-	assert_int_equal(sd_qr_lines("y", 0, &b, &nb), 0);
+	assert_int_equal(sd_qr_lines("y", 0, &b, &nb, NULL), 0);
 	assert_int_equal(nb, na);
 	for (i = 0; i < na; i++)
 		differ |= strcmp(a[i], b[i]) != 0;
