@@ -273,10 +273,10 @@ int sd_counters_parse(const char *buf, size_t len, struct sd_counters *c, char *
 		return -ENOENT;
 	for (p = buf; p < last;) {
 		const char *nl = memchr(p, '\n', (size_t)(last - p));
-		size_t n = (size_t)(nl - p), i;
+		size_t n, i;
 
 		lineno++;
-		if (nl == NULL || n >= sizeof(line))
+		if (nl == NULL || (n = (size_t)(nl - p)) >= sizeof(line))
 			return bad(why, whylen, lineno, "line too long");
 		memcpy(line, p, n);
 		line[n] = '\0';

@@ -27,6 +27,15 @@ attempt() {
 		<<<"$(SD_FAKETIME=+${STEP}s sd_code "$SECRET_A")"
 }
 
+# attempt_new_net: the same from a network alice never used, so the state
+# file is replaced (a new location), through its temporary name; a sign-in
+# from a remembered network only writes counters into the lock file.
+attempt_new_net() {
+	STEP=$((STEP + 30))
+	SD_FAKETIME=+${STEP}s sd_pam -I rhost=198.51.$((STEP / 30 % 250)).7 sshd alice \
+		<<<"$(SD_FAKETIME=+${STEP}s sd_code "$SECRET_A")"
+}
+
 # plant KIND PATH
 plant() {
 	rm -rf "$2"
@@ -64,7 +73,8 @@ done
 # The temporary name: stale debris there is removed, never followed.
 for kind in symlink hardlink fifo device; do
 	plant "$kind" "$T/state/users/.alice.tmp"
-	SD_WRAP_PREFIX="timeout 5" attempt
+	SD_WRAP_PREFIX="timeout 5" attempt_new_net
+	expect_result success ".alice.tmp as a $kind: removed, the state file replaced"
 	if [ "$(sum)" = "$want" ]; then pass ".alice.tmp as a $kind: target unchanged"; else
 		fail ".alice.tmp as a $kind: target changed"; fi
 	if [ -f "$T/state/users/alice" ] && [ ! -L "$T/state/users/alice" ] &&
@@ -75,8 +85,10 @@ for kind in symlink hardlink fifo device; do
 	expect_rc 0 ".alice.tmp as a $kind: the state still parses"
 done
 plant dir "$T/state/users/.alice.tmp"
-SD_WRAP_PREFIX="timeout 5" attempt
+SD_WRAP_PREFIX="timeout 5" attempt_new_net
 expect_result "$AUTH_ERR" ".alice.tmp as a directory: cannot be replaced, refused"
+SD_WRAP_PREFIX="timeout 5" attempt
+expect_result success ".alice.tmp as a directory: a sign-in that only moves counters is unaffected"
 rm -rf "$T/state/users/.alice.tmp"
 
 # The configuration file.
