@@ -18,5 +18,9 @@ expect_in "decision=deny reason=legacy-service" "demo: IMAP refused"
 expect_in "decision=ignore reason=exempt" "demo: service account abstains"
 expect_in "decision=ignore reason=breakglass" "demo: break-glass abstains"
 expect_in "decision=ignore reason=noninteractive" "demo: cron abstains"
+expect_in "secdefaultsctl show bob" "demo: shows the merged state"
+if sed -n '/(secdefaultsctl show bob)/,$p' <<<"$OUT" | grep -q '^    version 1$'; then
+	pass "demo: secdefaultsctl show prints the state"
+else fail "demo: secdefaultsctl show prints the state"; fi
 expect_in "demo finished" "demo: completes"
 finish
