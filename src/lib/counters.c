@@ -161,27 +161,6 @@ static int bad(char *why, size_t whylen, int lineno, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int hex32(const char *s, uint32_t *out)
-{
-	uint32_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++) {
-		char ch = s[i];
-
-		if (ch >= '0' && ch <= '9')
-			v = (v << 4) | (uint32_t)(ch - '0');
-		else if (ch >= 'a' && ch <= 'f')
-			v = (v << 4) | (uint32_t)(ch - 'a' + 10);
-		else
-			return -EINVAL;
-	}
-	if (s[8] != '\0')
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_line(char *line, int lineno, struct sd_counters *c, int *seen, char *why,
 		      size_t whylen)
 {
@@ -204,17 +183,8 @@ static int parse_line(char *line, int lineno, struct sd_counters *c, int *seen, 
 		if (n == 3 && strcmp(extra, "pending") != 0)
 			return bad(why, whylen, lineno, "bad header \"%s\"", val);
 		c->pending = n == 3;
-		c->gen = 0;
-		for (n = 0; n < 16; n++) {
-			char ch = gen[n];
-
-			if (ch >= '0' && ch <= '9')
-				c->gen = (c->gen << 4) | (uint64_t)(ch - '0');
-			else if (ch >= 'a' && ch <= 'f')
-				c->gen = (c->gen << 4) | (uint64_t)(ch - 'a' + 10);
-			else
-				return bad(why, whylen, lineno, "bad id \"%s\"", gen);
-		}
+		if (sd_parse_hex(gen, 16, &c->gen) != 0)
+			return bad(why, whylen, lineno, "bad id \"%s\"", gen);
 		return 0;
 	}
 	if (strcmp(line, "failures") == 0) {
@@ -254,7 +224,7 @@ int sd_counters_parse(const char *buf, size_t len, struct sd_counters *c, char *
 {
 	char line[SD_LOCATION_LEN + 64];
 	const char *end, *last, *p;
-	uint32_t want;
+	uint64_t want;
 	int lineno = 0, seen[3] = {0, 0, 0}, rc;
 
 	memset(c, 0, sizeof(*c));
@@ -269,7 +239,7 @@ int sd_counters_parse(const char *buf, size_t len, struct sd_counters *c, char *
 		return -ENOENT;
 	memcpy(line, last + 6, 8);
 	line[8] = '\0';
-	if (hex32(line, &want) != 0 || sd_crc32(buf, (size_t)(last - buf)) != want)
+	if (sd_parse_hex(line, 8, &want) != 0 || sd_crc32(buf, (size_t)(last - buf)) != want)
 		return -ENOENT;
 	for (p = buf; p < last;) {
 		const char *nl = memchr(p, '\n', (size_t)(last - p));

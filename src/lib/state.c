@@ -150,30 +150,6 @@ static char *split_last(char *val)
 	return when;
 }
 
-/* A counters id: exactly 16 lower-case hex digits, not all zero. */
-static int parse_gen(const char *val, uint64_t *out)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	if (strlen(val) != 16)
-		return -EINVAL;
-	for (i = 0; i < 16; i++) {
-		char c = val[i];
-
-		if (c >= '0' && c <= '9')
-			v = (v << 4) | (uint64_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = (v << 4) | (uint64_t)(c - 'a' + 10);
-		else
-			return -EINVAL;
-	}
-	if (v == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 int sd_state_parse(const char *text, size_t len, struct sd_state *st, char *why, size_t whylen)
 {
 	return sd_state_parse_gen(text, len, st, NULL, why, whylen);
@@ -318,7 +294,7 @@ int sd_state_parse_gen(const char *text, size_t len, struct sd_state *st, uint64
 		case S_COUNTERS: {
 			uint64_t g;
 
-			if (parse_gen(val, &g) != 0)
+			if (sd_parse_hex(val, 16, &g) != 0 || g == 0)
 				return fail(why, whylen, it.lineno,
 					    "counters must be 16 hex digits, not all zero");
 			if (gen != NULL)

@@ -208,15 +208,22 @@ static int check_file(int fd, const char *what, const char *user, struct sd_err 
 	return 0;
 }
 
-/* Forget what the last lock session loaded and wrote. */
-static void session_reset(struct dir_store *d)
+/* Forget what was loaded and written under the lock (the next save
+ * replaces the state file). */
+static void forget_loaded(struct dir_store *d)
 {
-	d->locked[0] = '\0';
 	d->have_loaded = 0;
 	d->gen = 0;
 	d->seq = 0;
 	d->durable_slot = d->pending_slot = -1;
 	d->file_dirty = 0;
+}
+
+/* Forget the last lock session. */
+static void session_reset(struct dir_store *d)
+{
+	d->locked[0] = '\0';
+	forget_loaded(d);
 }
 
 /* Is USER's lock held by this store? */
@@ -756,11 +763,7 @@ static int dir_remove(struct sd_store *s, const char *user, struct sd_err *err)
 	}
 	/* Records in the lock file name the removed file's id: they no longer
 	 * apply to anything, and the next save writes a new file. */
-	d->have_loaded = 0;
-	d->gen = 0;
-	d->seq = 0;
-	d->durable_slot = d->pending_slot = -1;
-	d->file_dirty = 0;
+	forget_loaded(d);
 	if (fsync(d->secrets_fd) != 0 || fsync(d->users_fd) != 0) {
 		rc = -errno;
 		sd_err_set(err, "cannot sync state directory: %s", strerror(errno));

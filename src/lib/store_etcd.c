@@ -376,10 +376,23 @@ done:
 	return rc;
 }
 
+/* The revision a member's reply was read at (header.revision, > 0): a reply
+ * without one is not from etcd. 0, or -EBADMSG. */
+static int header_revision(json_object *o, uint64_t *revision)
+{
+	json_object *hdr = NULL;
+
+	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
+	    !json_object_is_type(hdr, json_type_object) ||
+	    get_u64(hdr, "revision", revision) != 0 || *revision == 0)
+		return -EBADMSG;
+	return 0;
+}
+
 int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_etcd_kv **kvs,
 			size_t *n, int *more, char *why, size_t whylen)
 {
-	json_object *o, *hdr = NULL;
+	json_object *o;
 	uint64_t revision = 0;
 	int rc;
 
@@ -393,9 +406,7 @@ int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_e
 	}
 	/* A member's reply carries the revision it was read at: without one it
 	 * is not from etcd, and its empty range must not say "no such key". */
-	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
-	    !json_object_is_type(hdr, json_type_object) ||
-	    get_u64(hdr, "revision", &revision) != 0 || revision == 0) {
+	if (header_revision(o, &revision) != 0) {
 		set_why(why, whylen, "reply has no header revision");
 		json_object_put(o);
 		return -EBADMSG;
@@ -408,7 +419,7 @@ int sd_etcd_parse_range(const char *body, size_t len, size_t maxval, struct sd_e
 int sd_etcd_parse_txn_ranges(const char *body, size_t len, size_t maxval, size_t nr,
 			     struct sd_etcd_kv **kvs, size_t *nkv, char *why, size_t whylen)
 {
-	json_object *o, *hdr = NULL, *arr = NULL;
+	json_object *o, *arr = NULL;
 	uint64_t revision = 0;
 	size_t i;
 	int rc = 0, succeeded = 0, more = 0;
@@ -422,9 +433,7 @@ int sd_etcd_parse_txn_ranges(const char *body, size_t len, size_t maxval, size_t
 		set_why(why, whylen, "reply is not a JSON object");
 		return -EBADMSG;
 	}
-	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
-	    !json_object_is_type(hdr, json_type_object) ||
-	    get_u64(hdr, "revision", &revision) != 0 || revision == 0) {
+	if (header_revision(o, &revision) != 0) {
 		set_why(why, whylen, "reply has no header revision");
 		rc = -EBADMSG;
 	} else if (get_bool(o, "succeeded", &succeeded) != 0 || !succeeded) {
@@ -465,7 +474,7 @@ int sd_etcd_parse_txn_ranges(const char *body, size_t len, size_t maxval, size_t
 int sd_etcd_parse_txn(const char *body, size_t len, int *succeeded, uint64_t *revision, char *why,
 		      size_t whylen)
 {
-	json_object *o, *hdr = NULL;
+	json_object *o;
 	int rc = 0;
 
 	*succeeded = 0;
@@ -475,9 +484,7 @@ int sd_etcd_parse_txn(const char *body, size_t len, int *succeeded, uint64_t *re
 		set_why(why, whylen, "reply is not a JSON object");
 		return -EBADMSG;
 	}
-	if (!json_object_object_get_ex(o, "header", &hdr) || hdr == NULL ||
-	    !json_object_is_type(hdr, json_type_object) ||
-	    get_u64(hdr, "revision", revision) != 0 || *revision == 0) {
+	if (header_revision(o, revision) != 0) {
 		set_why(why, whylen, "reply has no header revision");
 		rc = -EBADMSG;
 	} else if (get_bool(o, "succeeded", succeeded) != 0) {

@@ -160,6 +160,29 @@ int sd_ct_memcmp(const void *a, const void *b, size_t n)
 	return d != 0;
 }
 
+int sd_parse_hex(const char *s, size_t digits, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (s == NULL || digits == 0 || digits > 16)
+		return -EINVAL;
+	for (i = 0; i < digits; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			v = (v << 4) | (uint64_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (v << 4) | (uint64_t)(c - 'a' + 10);
+		else
+			return -EINVAL;
+	}
+	if (s[digits] != '\0')
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
 int sd_parse_u64(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -50,5 +50,7 @@ int sd_ct_memcmp(const void *a, const void *b, size_t n);
 
 /* Parse a base-10 unsigned integer that must fill the whole string. */
 int sd_parse_u64(const char *s, uint64_t *out);
+/* Exactly DIGITS (1-16) lower-case hex digits and nothing after them. */
+int sd_parse_hex(const char *s, size_t digits, uint64_t *out);
 
 #endif

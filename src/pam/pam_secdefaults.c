@@ -265,7 +265,7 @@ static int check_code(pam_handle_t *pamh, struct sd_request *r, const char *resp
 	}
 	if (rc != 0 && !(sync_failed && counted_first)) {
 		*reason = "state-error";
-	} else if (res == SD_TOTP_OK) {
+	} else if (rc == 0 && res == SD_TOTP_OK) {
 		*reason = enrolling	       ? "enrolled-at-login"
 			  : recovery_left >= 0 ? "recovery-code"
 					       : r->verdict.reason;
