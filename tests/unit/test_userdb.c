@@ -401,6 +401,9 @@ int main(int argc, char **argv)
 			cleanup();
 			return 1;
 		case 0:
+			/* argv[0] first: under valgrind /proc/self/exe is valgrind's
+			 * tool, which cannot be run directly. */
+			execv(argv[0], argv);
 			execv("/proc/self/exe", argv);
 			_exit(127);
 		default: {
