@@ -9,6 +9,9 @@
  *                         but dlopen, which counts only when named)
  *   SD_FAULT_MODULE=STR   count calls whose caller's file name contains STR
  *                         (default "pam_secdefaults.so")
+ *   SD_FAULT_DELAY_US=N   sleep N microseconds before each counted call
+ *                         (t_crash: stretches the module's updates so a
+ *                         SIGKILL at a random moment lands between them)
  *   SD_FAULT_LOG=FILE     append what happened to FILE:
  *                           "inject N FUNC +0xOFFSET [style=S]" when the
  *                             fault fires (S: pam_prompt's message style)
@@ -42,6 +45,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 enum fn {
@@ -86,6 +90,7 @@ static const char *const fn_names[F_COUNT] = {
 
 static atomic_int inited;
 static long fault_n;
+static long delay_us;
 static unsigned long mask = ~(1UL << F_DLOPEN);
 static char module[128] = "pam_secdefaults.so";
 static char logpath[512];
@@ -171,6 +176,8 @@ static void init(void)
 		return;
 	s = getenv("SD_FAULT_N");
 	fault_n = s ? strtol(s, NULL, 10) : 0;
+	s = getenv("SD_FAULT_DELAY_US");
+	delay_us = s ? strtol(s, NULL, 10) : 0;
 	s = getenv("SD_FAULT_MODULE");
 	if (s && *s)
 		snprintf(module, sizeof(module), "%s", s);
@@ -253,6 +260,11 @@ static int should_fail_note(enum fn f, const void *ra, const char *note)
 		return 0;
 	}
 	n = atomic_fetch_add(&counter, 1) + 1;
+	if (delay_us > 0 && delay_us < 1000000) {
+		struct timespec ts = {0, delay_us * 1000};
+
+		(void)syscall(SYS_nanosleep, &ts, NULL);
+	}
 	if (n == fault_n) {
 		Dl_info di;
 		uintptr_t off = 0;

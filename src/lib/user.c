@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,41 @@ static int r_errno(int rc)
 	return rc;
 }
 
+/* One lookup at a time from this module, process-wide. The interfaces are
+ * reentrant, but not every NSS backend is: nss_wrapper (the test suite's)
+ * implements getgrouplist with the shared setgrent/getgrent iterator and
+ * crashed or missed groups when 32 threads signed in at once, and older
+ * directory backends keep similar shared state. A host thread that calls
+ * NSS itself is not covered. Uncontended, the lock costs tens of ns. No
+ * pthread_atfork: the module can be unloaded and its handler with it; a
+ * host that forks while another thread signs in may not call PAM in the
+ * child anyway (only async-signal-safe functions until exec). */
+static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int locked_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
+			     struct passwd **res)
+{
+	int rc;
+
+	pthread_mutex_lock(&nss_lock);
+	errno = 0;
+	rc = r_errno(getpwnam_r(name, pw, buf, len, res));
+	pthread_mutex_unlock(&nss_lock);
+	return rc;
+}
+
+static int locked_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
+			     struct group **res)
+{
+	int rc;
+
+	pthread_mutex_lock(&nss_lock);
+	errno = 0;
+	rc = r_errno(getgrnam_r(name, gr, buf, len, res));
+	pthread_mutex_unlock(&nss_lock);
+	return rc;
+}
+
 /* getpwnam_r / getgrnam_r with a growing buffer. */
 static char *grow(char *buf, size_t *len)
 {
@@ -63,8 +99,7 @@ int sd_user_lookup(const char *name, struct sd_user *out)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		errno = 0;
-		rc = r_errno(getpwnam_r(name, &pw, buf, len, &res));
+		rc = locked_getpwnam_r(name, &pw, buf, len, &res);
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);
@@ -104,8 +139,7 @@ static int group_gid(const char *name, gid_t *gid)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		errno = 0;
-		rc = r_errno(getgrnam_r(name, &gr, buf, len, &res));
+		rc = locked_getgrnam_r(name, &gr, buf, len, &res);
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);
@@ -128,14 +162,17 @@ static int user_groups(const struct sd_user *u, gid_t **out, int *count)
 
 	for (int tries = 0; tries < 8; tries++) {
 		gid_t *ng = realloc(g, (size_t)n * sizeof(*g));
-		int want = n;
+		int want = n, rc;
 
 		if (ng == NULL) {
 			free(g);
 			return -ENOMEM;
 		}
 		g = ng;
-		if (getgrouplist(u->name, u->gid, g, &want) >= 0) {
+		pthread_mutex_lock(&nss_lock);
+		rc = getgrouplist(u->name, u->gid, g, &want);
+		pthread_mutex_unlock(&nss_lock);
+		if (rc >= 0) {
 			*out = g;
 			*count = want;
 			return 0;

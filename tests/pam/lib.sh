@@ -122,6 +122,8 @@ sd_env_args() {
 	if [ -n "${SD_PRELOAD_FIRST:-}" ]; then
 		preload="$SD_PRELOAD_FIRST $preload"
 	fi
+	# After the wrappers, and unlike SD_PRELOAD_FIRST still with libfaketime.
+	[ -n "${SD_PRELOAD_LAST:-}" ] && preload="$preload $SD_PRELOAD_LAST"
 	SD_ENV_ARGS=(env "LD_PRELOAD=$preload" PAM_WRAPPER=1 "PAM_WRAPPER_SERVICE_DIR=$T/svc"
 		PAM_WRAPPER_DEBUGLEVEL=2 "NSS_WRAPPER_PASSWD=$T/passwd" "NSS_WRAPPER_GROUP=$T/group"
 		"FAKETIME=${SD_FAKETIME:-}" FAKETIME_DONT_RESET=1)

@@ -3,7 +3,8 @@
 # (flag, dismiss, unlock) are killed with SIGKILL at random points: 0-20 ms
 # after they start (a whole run takes about 13 ms, most of it starting up),
 # or, for half of the sign-ins, 0-3 ms after PAM starts the operation, to
-# land inside the module's updates. After every one:
+# land inside the module's updates (stretched to a few ms by the fault shim's
+# delay before each file operation, tests/faultinject.c). After every one:
 #   - every state file parses (secdefaultsctl status exits 0);
 #   - no acknowledged update is lost: the replay guard never goes below the
 #     step of an accepted code, an acknowledged wrong code stays counted
@@ -56,6 +57,24 @@ clean_pwrap() {
 	done
 }
 PWRAP_BEFORE=$(echo /tmp/pam.?)
+
+# Sign-ins run with the fault shim in count-only mode, sleeping 150 µs
+# before each of the module's file operations: the module's part then takes
+# a few ms instead of a few hundred µs, so the aimed kills below land between
+# its reads, writes, syncs and renames rather than after the answer.
+SHIM="$top_builddir/.libs/libfaultinject.so"
+if [ ! -f "$SHIM" ]; then
+	SHIM="$T/libfaultinject.so"
+	${CC:-cc} -O2 -fPIC -shared -o "$SHIM" "$top_srcdir/tests/faultinject.c" -ldl || {
+		echo "# $TEST_NAME: cannot build the shim"
+		exit 99
+	}
+fi
+slow() {
+	SD_PRELOAD_LAST=$SHIM SD_FAULT_N=0 SD_FAULT_DELAY_US=150 \
+		SD_FAULT_FUNCS=openat,read,pread,write,pwrite,fsync,fdatasync,renameat,unlinkat,fallocate,fcntl \
+		"$@"
+}
 
 # bg_run OUTFILE ANSWER CMD...: start CMD with the wrappers (pid in BG_PID).
 bg_run() {
@@ -117,7 +136,7 @@ for ((i = 1; i <= OPS; i++)); do
 	alice-right)
 		code=$(SD_FAKETIME=+$off sd_code "$SECRET_A")
 		step=$((($(date +%s) + off) / 30))
-		SD_FAKETIME=+$off bg_run "$out" "$code" pamtester -v -I rhost=192.0.2.7 sshd alice \
+		SD_FAKETIME=+$off slow bg_run "$out" "$code" pamtester -v -I rhost=192.0.2.7 sshd alice \
 			authenticate
 		;;
 	bob-wrong)
@@ -127,7 +146,7 @@ for ((i = 1; i <= OPS; i++)); do
 			min_fail=0
 		fi
 		code=$(SD_FAKETIME=+$off sd_wrong_code "$SECRET_B")
-		SD_FAKETIME=+$off bg_run "$out" "$code" pamtester -v -I rhost=192.0.2.8 sshd bob \
+		SD_FAKETIME=+$off slow bg_run "$out" "$code" pamtester -v -I rhost=192.0.2.8 sshd bob \
 			authenticate
 		;;
 	flag) bg_run "$out" "" "$CTL" --config "$CONF" flag bob --reason crash-test ;;
