@@ -16,7 +16,7 @@ cfg=$(ls -d "$top"/build*/config.h 2>/dev/null | head -n 1)
 [ -n "$cfg" ] || { echo "fuzz/run.sh: configure a build first (no config.h found)"; exit 1; }
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -I$(dirname "$cfg")"
 libs="$(pkg-config --cflags --libs libconfig liboath libcurl libcrypto libqrencode json-c) -lcrypt -lpthread"
-lib_src="util conf location user state counters store store_dir store_etcd totp policy request leaked enroll recovery lazy"
+lib_src="util conf location user state counters store store_dir store_etcd totp policy request http leaked enroll recovery lazy"
 status=0
 for t in "${targets[@]}"; do
 	srcs=""

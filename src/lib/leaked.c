@@ -3,12 +3,11 @@
  * Both libraries are loaded on first use (lazy.h): a host whose config does
  * not enable the check never maps them.
  *
- * libcurl is locked down per request: https only (redirects are not
- * followed, and could not leave https anyway), peer and host verified, TLS
- * 1.2 or later, CURLOPT_PROXY and CURLOPT_NOPROXY always set so the
- * environment's proxy variables never decide where the request goes, no
- * signals (the module lives inside other programs), connect and total
- * timeouts, and a size cap on the reply. With SSLKEYLOGFILE in the
+ * libcurl is locked down per request by http.c: https only, no redirects,
+ * peer and host verified, TLS 1.2 or later, the environment's proxy
+ * variables never consulted (leaked.proxy or no proxy), no signals (the
+ * module lives inside other programs), connect and total timeouts, and a
+ * 1 MiB cap on the reply. With SSLKEYLOGFILE in the
  * environment the lookup is refused (libcurl would write TLS secrets to that
  * file). Error messages carry libcurl's reason and the HTTP status, never
  * the password, its hash, the prefix or the proxy's credentials. */
@@ -17,6 +16,7 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
+#include "http.h"
 #include "lazy.h"
 #include "leaked.h"
 #include "util.h"
@@ -147,49 +147,6 @@ int sd_leaked_parse(const char *body, size_t len, const char *suffix35, long *co
 
 /* ---- the request ------------------------------------------------------- */
 
-struct reply {
-	char *buf;
-	size_t len, cap;
-	int too_big, nomem;
-};
-
-/* Grow by hand rather than realloc so no unwiped copy is left behind. */
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct reply *r = userdata;
-	size_t n = size * nmemb;
-
-	if (n > SD_LEAKED_MAX_REPLY || r->len + n > SD_LEAKED_MAX_REPLY) {
-		r->too_big = 1;
-		return 0;
-	}
-	if (r->len + n > r->cap) {
-		size_t cap = r->cap > 0 ? r->cap : 64 * 1024;
-		char *nb;
-
-		while (cap < r->len + n)
-			cap *= 2;
-		if (cap > SD_LEAKED_MAX_REPLY)
-			cap = SD_LEAKED_MAX_REPLY;
-		nb = malloc(cap);
-		if (nb == NULL) {
-			r->nomem = 1;
-			return 0;
-		}
-		if (r->len > 0)
-			memcpy(nb, r->buf, r->len);
-		if (r->buf != NULL) {
-			sd_wipe(r->buf, r->cap);
-			free(r->buf);
-		}
-		r->buf = nb;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, ptr, n);
-	r->len += n;
-	return n;
-}
-
 /* 1 if TEXT holds HEX's prefix (in either case). */
 static int holds_prefix(const char *text, const char *hex)
 {
@@ -260,67 +217,13 @@ static void curl_reason(char *dst, size_t dstlen, CURLcode code, const char *err
 		memcpy(dst + i, note, strlen(note) + 1);
 }
 
-/* Every option that decides where the request goes and what is trusted.
- * CURLE_OK or the first failure. */
-static CURLcode setup(CURL *h, const struct sd_config *c, const char *url, struct curl_slist *hdrs,
-		      struct reply *r, char *errbuf)
-{
-	long ms = c->leaked.timeout_ms > 0 ? c->leaked.timeout_ms : 1;
-	const char *ca = c->leaked.ca_file;
-	const char *proxy = c->leaked.proxy != NULL ? c->leaked.proxy : "";
-	CURLcode e = CURLE_OK;
-
-#define SET(opt, val)                                                                              \
-	do {                                                                                       \
-		if (e == CURLE_OK)                                                                 \
-			e = curl_easy_setopt(h, opt, val);                                         \
-	} while (0)
-
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
-	SET(CURLOPT_REDIR_PROTOCOLS, (long)CURLPROTO_HTTPS);
-#endif
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_HTTPGET, 1L);
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_MAXREDIRS, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (ca != NULL && ca[0] != '\0') {
-		/* Only the configured CAs: drop the built-in CA directory. */
-		SET(CURLOPT_CAINFO, ca);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
-	/* "" = no proxy, and then the environment's http_proxy, https_proxy
-	 * and ALL_PROXY are not consulted; NOPROXY "" likewise makes NO_PROXY
-	 * irrelevant, so a configured proxy is used for every host. */
-	SET(CURLOPT_PROXY, proxy);
-	SET(CURLOPT_NOPROXY, "");
-	SET(CURLOPT_PROXY_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_PROXY_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, ms);
-	SET(CURLOPT_TIMEOUT_MS, ms);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SD_LEAKED_MAX_REPLY);
-	SET(CURLOPT_HTTPHEADER, hdrs);
-	SET(CURLOPT_USERAGENT, "pam_secdefaults");
-	SET(CURLOPT_WRITEFUNCTION, on_data);
-	SET(CURLOPT_WRITEDATA, r);
-#undef SET
-	return e;
-}
-
 enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *password,
 				      struct sd_err *err)
 {
 	enum sd_leaked_result res = SD_LEAKED_ERROR;
 	char hex[41], errbuf[CURL_ERROR_SIZE], reason[CURL_ERROR_SIZE];
-	struct reply r = {NULL, 0, 0, 0, 0};
+	struct sd_http_reply r = {NULL, 0, 0, SD_LEAKED_MAX_REPLY, 0, 0};
+	struct sd_http_request req;
 	struct sd_err why = {""};
 	struct curl_slist *hdrs = NULL, *h2;
 	CURL *h = NULL;
@@ -364,7 +267,15 @@ enum sd_leaked_result sd_leaked_check(const struct sd_config *c, const char *pas
 	memcpy(url + ulen - PREFIX_LEN - 1, hex, PREFIX_LEN);
 	url[ulen - 1] = '\0';
 
-	e = setup(h, c, url, hdrs, &r, errbuf);
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.ca_file = c->leaked.ca_file;
+	req.proxy = c->leaked.proxy;
+	req.timeout_ms = c->leaked.timeout_ms;
+	req.hdrs = hdrs;
+	req.reply = &r;
+	req.errbuf = errbuf;
+	e = sd_http_setup(h, &req);
 	if (e != CURLE_OK) {
 		sd_err_set(err, ERR_PREFIX "libcurl refused an option: %s", curl_easy_strerror(e));
 		goto done;
@@ -410,10 +321,7 @@ done:
 		sd_wipe(url, ulen);
 		free(url);
 	}
-	if (r.buf != NULL) {
-		sd_wipe(r.buf, r.cap);
-		free(r.buf);
-	}
+	sd_http_reply_free(&r);
 	sd_wipe(hex, sizeof(hex));
 	sd_wipe(errbuf, sizeof(errbuf));
 	return res;

@@ -36,23 +36,27 @@
  * to the next one, each endpoint at most once per request and each attempt
  * bounded by etcd.timeout_ms. Reads are linearizable (etcd's default), so
  * a member without quorum cannot answer with old state. libcurl is locked
- * down as for the leaked check: the scheme of the endpoint only (https,
- * or http for loopback endpoints, which the configuration enforces), peer
- * and host verified with etcd.ca_file, client certificate etcd.cert_file
- * and etcd.key_file, TLS 1.2 or later, no redirects, CURLOPT_PROXY "" so
- * the environment's proxy variables are ignored, no signals, a size cap on
- * replies. Request bodies and replies that may carry a secret are wiped;
+ * down by http.c, as for the leaked check: the scheme of the endpoint only
+ * (https, or http for loopback endpoints, which the configuration
+ * enforces), peer and host verified with etcd.ca_file, client certificate
+ * etcd.cert_file, TLS 1.2 or later, no redirects, no proxy (the
+ * environment's proxy variables are ignored), no signals, a size cap on
+ * replies. The client key (etcd.key_file) is checked and read once per
+ * handle through one descriptor and given to libcurl from memory, never by
+ * name. Request bodies and replies that may carry a secret are wiped;
  * the copies json-c makes while parsing a secret's reply are not. */
 #include "config.h"
 
 #include <curl/curl.h>
 
+#include "http.h"
 #include "lazy.h"
 #include "store.h"
 #include "store_etcd.h"
 #include "user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -528,7 +532,9 @@ struct etcd_store {
 	struct sd_store base;
 	struct sd_strlist endpoints;
 	size_t cur; /* the endpoint that answered last */
-	char *prefix, *ca_file, *cert_file, *key_file;
+	char *prefix, *ca_file, *cert_file;
+	char *key; /* the client key, read once from the checked file */
+	size_t key_len;
 	long timeout_ms;
 	int readonly, with_secret;
 	CURL *h;
@@ -598,41 +604,91 @@ static void etcd_close(struct sd_store *s)
 	free(d->prefix);
 	free(d->ca_file);
 	free(d->cert_file);
-	free(d->key_file);
+	if (d->key != NULL) {
+		sd_wipe(d->key, d->key_len);
+		free(d->key);
+	}
 	free(d);
 }
 
 /* The file with the client's private key (key_file, else cert_file, which
  * may hold both): whoever reads it is a trusted host to etcd, so it must be
  * a regular file owned by root (or by the user running this) that nobody
- * else can read or write. libcurl opens it by name afterwards (a symlink is
- * followed, as libcurl will). */
-static int key_file_safe(const char *path, struct sd_err *err)
+ * else can read or write. It is read here, through the descriptor that was
+ * checked, and handed to libcurl from memory: no one can swap the file
+ * between the check and its use. A symlink is followed (certbot-style
+ * layouts); what is checked is the file it leads to. *OUT (wiped and freed
+ * by the caller) holds *LEN bytes and a NUL. */
+#define KEY_FILE_MAX (64 * 1024)
+static int key_file_load(const char *path, char **out, size_t *len, struct sd_err *err)
 {
 	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, rc = 0;
 
-	if (stat(path, &st) != 0) {
-		int e = errno;
-
-		sd_err_set(err, "etcd: key file %s: %s", path, strerror(e));
-		return -e;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		rc = -errno;
+		sd_err_set(err, "etcd: key file %s: %s", path, strerror(-rc));
+		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		sd_err_set(err, "etcd: key file %s is not a regular file", path);
-		return -EPERM;
+		rc = -EPERM;
+		goto out;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
 		sd_err_set(err, "etcd: key file %s is owned by uid %u: it must be owned by root",
 			   path, (unsigned)st.st_uid);
-		return -EPERM;
+		rc = -EPERM;
+		goto out;
 	}
 	if ((st.st_mode & 077) != 0) {
 		sd_err_set(err,
 			   "etcd: key file %s has mode %04o: others must not read it (chmod 0600)",
 			   path, (unsigned)(st.st_mode & 07777));
-		return -EPERM;
+		rc = -EPERM;
+		goto out;
 	}
-	return 0;
+	if (st.st_size <= 0 || st.st_size > KEY_FILE_MAX) {
+		sd_err_set(err, "etcd: key file %s: %s (%lld bytes; at most %d)", path,
+			   st.st_size <= 0 ? "empty" : "too large", (long long)st.st_size,
+			   KEY_FILE_MAX);
+		rc = -EINVAL;
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		sd_err_set(err, "out of memory");
+		rc = -ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			sd_err_set(err, "etcd: key file %s: %s", path,
+				   n < 0 ? strerror(-rc) : "shorter than its size");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+out:
+	if (buf != NULL) {
+		sd_wipe(buf, (size_t)st.st_size + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_store **out,
@@ -661,13 +717,6 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 		sd_err_set(err, "etcd: SSLKEYLOGFILE is set in the environment");
 		return -EPERM;
 	}
-	if (c->etcd.key_file[0] != '\0' || c->etcd.cert_file[0] != '\0') {
-		int rc = key_file_safe(
-			c->etcd.key_file[0] != '\0' ? c->etcd.key_file : c->etcd.cert_file, err);
-
-		if (rc != 0)
-			return rc;
-	}
 	/* libcurl is loaded (and initialised, once) on first use: lazy.h. */
 	loaded = sd_lazy_curl(&load_err);
 	if (loaded != 0) {
@@ -678,6 +727,16 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 	if (d == NULL) {
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
+	}
+	if (c->etcd.key_file[0] != '\0' || c->etcd.cert_file[0] != '\0') {
+		int rc = key_file_load(c->etcd.key_file[0] != '\0' ? c->etcd.key_file
+								   : c->etcd.cert_file,
+				       &d->key, &d->key_len, err);
+
+		if (rc != 0) {
+			free(d);
+			return rc;
+		}
 	}
 	d->base.ops = &etcd_ops;
 	d->timeout_ms = c->etcd.timeout_ms > 0 ? c->etcd.timeout_ms : 1500;
@@ -690,121 +749,13 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 			break;
 	if (i < c->etcd.endpoints.n || dup_str(&d->prefix, c->etcd.prefix) != 0 ||
 	    dup_str(&d->ca_file, c->etcd.ca_file) != 0 ||
-	    dup_str(&d->cert_file, c->etcd.cert_file) != 0 ||
-	    dup_str(&d->key_file, c->etcd.key_file) != 0 || (d->h = curl_easy_init()) == NULL) {
+	    dup_str(&d->cert_file, c->etcd.cert_file) != 0 || (d->h = curl_easy_init()) == NULL) {
 		etcd_close(&d->base);
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
 	*out = &d->base;
 	return 0;
-}
-
-struct reply {
-	char *buf;
-	size_t len, cap;
-	int too_big, nomem;
-};
-
-static void reply_free(struct reply *r)
-{
-	if (r->buf != NULL) {
-		sd_wipe(r->buf, r->cap);
-		free(r->buf);
-	}
-	memset(r, 0, sizeof(*r));
-}
-
-/* Grow by hand rather than realloc so no unwiped copy is left behind. */
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct reply *r = userdata;
-	size_t n = size * nmemb;
-
-	if (n > SD_ETCD_MAX_REPLY || r->len + n > SD_ETCD_MAX_REPLY) {
-		r->too_big = 1;
-		return 0;
-	}
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap > 0 ? r->cap : 4096;
-		char *nb;
-
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		nb = malloc(cap);
-		if (nb == NULL) {
-			r->nomem = 1;
-			return 0;
-		}
-		if (r->len > 0)
-			memcpy(nb, r->buf, r->len);
-		if (r->buf != NULL) {
-			sd_wipe(r->buf, r->cap);
-			free(r->buf);
-		}
-		r->buf = nb;
-		r->cap = cap;
-	}
-	memcpy(r->buf + r->len, ptr, n);
-	r->len += n;
-	r->buf[r->len] = '\0';
-	return n;
-}
-
-static CURLcode setup(struct etcd_store *d, const char *url, const char *body, size_t blen,
-		      struct curl_slist *hdrs, struct reply *r, char *errbuf)
-{
-	int https = strncmp(url, "https://", 8) == 0;
-	CURLcode e = CURLE_OK;
-
-#define SET(opt, val)                                                                              \
-	do {                                                                                       \
-		if (e == CURLE_OK)                                                                 \
-			e = curl_easy_setopt(d->h, opt, val);                                      \
-	} while (0)
-
-	curl_easy_reset(d->h);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	/* The endpoint's own scheme only; the configuration allows http just
-	 * for loopback endpoints. */
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, https ? "https" : "http");
-	SET(CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http");
-#else
-	SET(CURLOPT_PROTOCOLS, https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
-	SET(CURLOPT_REDIR_PROTOCOLS, https ? (long)CURLPROTO_HTTPS : (long)CURLPROTO_HTTP);
-#endif
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_POST, 1L);
-	SET(CURLOPT_POSTFIELDS, body);
-	SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)blen);
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_MAXREDIRS, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (d->ca_file[0] != '\0') {
-		/* Only the configured CAs: drop the built-in CA directory. */
-		SET(CURLOPT_CAINFO, d->ca_file);
-		SET(CURLOPT_CAPATH, (char *)NULL);
-	}
-	if (d->cert_file[0] != '\0')
-		SET(CURLOPT_SSLCERT, d->cert_file);
-	if (d->key_file[0] != '\0')
-		SET(CURLOPT_SSLKEY, d->key_file);
-	/* "" = no proxy: the environment's proxy variables are not consulted. */
-	SET(CURLOPT_PROXY, "");
-	SET(CURLOPT_NOPROXY, "");
-	SET(CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, d->timeout_ms);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)SD_ETCD_MAX_REPLY);
-	SET(CURLOPT_HTTPHEADER, hdrs);
-	SET(CURLOPT_USERAGENT, "pam_secdefaults");
-	SET(CURLOPT_WRITEFUNCTION, on_data);
-	SET(CURLOPT_WRITEDATA, r);
-#undef SET
-	return e;
 }
 
 /* Checks a 200 reply and takes what it needs from it into CTX: 0, -EBADMSG
@@ -846,7 +797,8 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 	}
 	for (i = 0; i < n; i++) {
 		size_t ep = (d->cur + i) % n;
-		struct reply r = {NULL, 0, 0, 0, 0};
+		struct sd_http_reply r = {NULL, 0, 0, SD_ETCD_MAX_REPLY, 0, 0};
+		struct sd_http_request req;
 		char *url = make_url(d->endpoints.v[ep], path);
 		long status = 0;
 		CURLcode e;
@@ -857,7 +809,20 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 			break;
 		}
 		errbuf[0] = '\0';
-		e = setup(d, url, body, strlen(body), hdrs, &r, errbuf);
+		memset(&req, 0, sizeof(req));
+		req.url = url;
+		req.allow_http = 1; /* loopback only: sd_etcd_endpoint_check */
+		req.body = body;
+		req.blen = strlen(body);
+		req.ca_file = d->ca_file;
+		req.cert_file = d->cert_file;
+		req.key = d->key;
+		req.key_len = d->key_len;
+		req.timeout_ms = d->timeout_ms;
+		req.hdrs = hdrs;
+		req.reply = &r;
+		req.errbuf = errbuf;
+		e = sd_http_setup(d->h, &req);
 		if (e != CURLE_OK) {
 			free(url);
 			rc = -EIO;
@@ -905,7 +870,7 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 			 * member; a member in trouble answers 5xx. */
 			rc = status >= 500 ? -EIO : -EPROTO;
 		}
-		reply_free(&r);
+		sd_http_reply_free(&r);
 		if (rc == 0)
 			d->cur = ep;
 		if (rc == 0 || rc == -ENOMEM || rc == -EPROTO)

@@ -214,6 +214,40 @@ sd_wait_step
 sd_pam hreadable alice <<<"$(sd_code "$SECRET_A")"
 expect_result success "key file: sign-in works with the corrected key"
 
+# The key is read once, through the descriptor that was checked, and given
+# to libcurl from memory (never reopened by name): what is checked is what
+# is used. A file that is not a plain key of sane size is refused up front.
+: >"$T/empty.key"
+chmod 0600 "$T/empty.key"
+tls_conf emptykey "ca_file = \"$PKI/ca.crt\"; cert_file = \"$PKI/client.crt\"; key_file = \"$T/empty.key\";"
+ctl emptykey check
+expect_rc 1 "key file: check refuses an empty key file"
+tls_denied emptykey "empty key file" "etcd: key file $T/empty.key: empty" "empty"
+head -c 70000 /dev/zero >"$T/big.key"
+chmod 0600 "$T/big.key"
+tls_conf bigkey "ca_file = \"$PKI/ca.crt\"; cert_file = \"$PKI/client.crt\"; key_file = \"$T/big.key\";"
+ctl bigkey check
+expect_rc 1 "key file: check refuses a 70,000-byte key file"
+expect_in "too large" "key file: check says the key file is too large"
+mkfifo -m 0600 "$T/fifo.key"
+tls_conf fifokey "ca_file = \"$PKI/ca.crt\"; cert_file = \"$PKI/client.crt\"; key_file = \"$T/fifo.key\";"
+ctl fifokey check # a hang would end in timeout's 124 after 20 s
+expect_rc 1 "key file: check refuses a FIFO without waiting for a writer"
+expect_in "not a regular file" "key file: check says a FIFO is not a regular file"
+# cert_file holding certificate and key, no key_file: the key comes from it.
+cat "$PKI/client.crt" "$PKI/client.key" >"$T/combined.pem"
+chmod 0600 "$T/combined.pem"
+tls_conf combined "ca_file = \"$PKI/ca.crt\"; cert_file = \"$T/combined.pem\";"
+ctl combined check
+expect_rc 0 "key file: cert_file with the key in it is accepted"
+fresh_alice
+sd_wait_step
+sd_pam hcombined alice <<<"$(sd_code "$SECRET_A")"
+expect_result success "key file: sign-in with certificate and key in cert_file"
+chmod 0644 "$T/combined.pem"
+ctl combined check
+expect_rc 1 "key file: cert_file holding the key is checked like key_file (mode 0644 refused)"
+
 # ---- plain http only for loopback -------------------------------------------
 
 tls_conf remote "$GOOD_TLS" '"http://192.0.2.10:2379"'
