@@ -199,9 +199,10 @@ def put(dfd, name, data, mode, prealloc=0):
         if data:
             os.write(fd, data)
         if prealloc:
-            # a lock file's two counters slots, allocated when the module
-            # first wrote the user's state file (store_dir.c)
-            os.posix_fallocate(fd, 0, prealloc)
+            # a lock file's two counters slots, given their blocks (zeros)
+            # when the module first wrote the user's state file (store_dir.c
+            # preallocate_slots)
+            os.write(fd, b"\0" * prealloc)
     finally:
         os.close(fd)
 

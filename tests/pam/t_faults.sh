@@ -150,9 +150,9 @@ site() {
 #     (the key and URI are still shown): nothing to decide on;
 #   - in grace, a conversation that cannot answer the enrolment offer skips
 #     it, as Enter does (pam_secdefaults(8));
-#   - fallocate() (and its fstat) of the lock file's counters slots: best
-#     effort, a slot
-#     write that then finds no space fails and is checked;
+#   - the zeros written (pwrite), or the fallocate() and fstat, that give the
+#     lock file's counters slots their blocks: best effort, a slot write
+#     that then finds no space fails and is checked;
 #   - close() of a descriptor that was only read, locked or a directory:
 #     everything was read already (the close after a write is checked).
 excused() {
@@ -172,7 +172,7 @@ excused() {
 	elif [ "$row" = grace-offer ] && [ "$fn" = pam_prompt ] &&
 		printf '%s\n' "$OUT" | grep -q 'decision=allow reason=grace-enroll-skipped'; then
 		echo "enrolment offer not answered: skipped"
-	elif { [ "$fn" = fallocate ] || [ "$fn" = fstat ]; } && case " $where " in *" preallocate_slots "*) true ;; *) false ;; esac; then
+	elif { [ "$fn" = fallocate ] || [ "$fn" = fstat ] || [ "$fn" = pwrite ]; } && case " $where " in *" preallocate_slots "*) true ;; *) false ;; esac; then
 		echo "lock file slots not preallocated (best effort)"
 	elif [ "$fn" != close ] && case " $where " in *" sd_qr_lines "*) true ;; *) false ;; esac; then
 		echo "QR code not drawn"
