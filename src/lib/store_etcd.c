@@ -622,20 +622,35 @@ static void etcd_close(struct sd_store *s)
 #define KEY_FILE_MAX (64 * 1024)
 static int key_file_load(const char *path, char **out, size_t *len, struct sd_err *err)
 {
-	struct stat st;
+	struct stat st, pre;
 	char *buf = NULL;
 	size_t got = 0;
-	int fd, rc = 0;
+	int fd = -1, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) != 0) {
+	/* Not even opened unless it is a regular file (opening a device can
+	 * have effects); then checked again on the descriptor. */
+	if (stat(path, &pre) != 0) {
 		rc = -errno;
 		sd_err_set(err, "etcd: key file %s: %s", path, strerror(-rc));
-		goto out;
+		return rc;
+	}
+	st = pre;
+	if (S_ISREG(pre.st_mode)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0 || fstat(fd, &st) != 0) {
+			rc = -errno;
+			sd_err_set(err, "etcd: key file %s: %s", path, strerror(-rc));
+			goto out;
+		}
 	}
 	if (!S_ISREG(st.st_mode)) {
 		sd_err_set(err, "etcd: key file %s is not a regular file", path);
 		rc = -EPERM;
+		goto out;
+	}
+	if (st.st_dev != pre.st_dev || st.st_ino != pre.st_ino) {
+		sd_err_set(err, "etcd: key file %s was replaced while it was checked", path);
+		rc = -EAGAIN;
 		goto out;
 	}
 	if (st.st_uid != 0 && st.st_uid != geteuid()) {
