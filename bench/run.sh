@@ -777,6 +777,16 @@ variant() {
 	esac
 }
 
+# perf_summary NAME: self time by object and by symbol (>= 1%) of
+# $W/perf.NAME.data, into perf.NAME.dso.txt and perf.NAME.txt.
+perf_summary() {
+	perf report -i "$W/perf.$1.data" --stdio --no-children -g none --comm pambench \
+		--percent-limit 1 --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
+		head -30 >"$W/perf.$1.txt" || true
+	perf report -i "$W/perf.$1.data" --stdio --no-children -g none --comm pambench \
+		--sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -12 >"$W/perf.$1.dso.txt" || true
+}
+
 # Wait until the current TOTP step is later than the one in which the last
 # code was used, so no code of a user is replayed by a later run.
 LAST_CODE_TS=0
@@ -1039,11 +1049,7 @@ if [ -n "$SMALL" ]; then
 		TMO=600 wrap "$svcdir" idx perf record -q -F 20000 -g -o "$W/perf.$v.data" \
 			"$B/pambench" -q -s "$svc" -n "$n" -c "$c" -o $((n * 75 / 100)) -t 1 \
 			-r "$RHOST" --pin "$MODULE" --pin "$DENY_SO" >/dev/null 2>>"$W/pambench.err" || true
-		perf report -i "$W/perf.$v.data" --stdio --no-children -g none --comm pambench \
-			--percent-limit 1 --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
-			head -30 >"$W/perf.$v.txt" || true
-		perf report -i "$W/perf.$v.data" --stdio --no-children -g none --comm pambench \
-			--sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -12 >"$W/perf.$v.dso.txt" || true
+		perf_summary "$v"
 	done
 	LAST_CODE_TS=$(date +%s)
 	# Time inside each syscall (perf trace: ~10 us of tracing per call, see
@@ -1147,11 +1153,7 @@ if [ -n "$BIG" ]; then
 		TMO=600 wrap "$DATA/n$n" idx perf record -q -F 20000 -g -o "$W/perf.sd1m.data" \
 			"$B/pambench" -q -s pb_sd -n "$n" -c 2000 -o "$po" -t "$s2" \
 			-r "$RHOST" --pin "$MODULE" --pin "$DENY_SO" >/dev/null 2>>"$W/pambench.err" || true
-		perf report -i "$W/perf.sd1m.data" --stdio --no-children -g none --comm pambench \
-			--percent-limit 1 --sort dso,symbol 2>/dev/null | grep -E '^ +[0-9]' |
-			head -30 >"$W/perf.sd1m.txt" || true
-		perf report -i "$W/perf.sd1m.data" --stdio --no-children -g none --comm pambench \
-			--sort dso 2>/dev/null | grep -E '^ +[0-9]' | head -12 >"$W/perf.sd1m.dso.txt" || true
+		perf_summary sd1m
 		LAST_CODE_TS=$(date +%s)
 		say "removing $DATA/n$n"
 		[ $KEEP = 1 ] || remove_pop "$n"

@@ -30,6 +30,11 @@ unsigned sd_store_caps(const struct sd_store *s)
 	return s != NULL ? s->ops->caps : 0;
 }
 
+const char *sd_store_note(const struct sd_store *s)
+{
+	return s != NULL && s->note[0] != '\0' ? s->note : NULL;
+}
+
 int sd_store_lock(struct sd_store *s, const char *user, struct sd_err *err)
 {
 	return s->ops->lock(s, user, err);

@@ -77,6 +77,9 @@ struct sd_store_ops {
 
 struct sd_store {
 	const struct sd_store_ops *ops;
+	/* Something that did not fail the operation but that the operator
+	 * should hear about (fleet mode: an endpoint skipped); "" if none. */
+	char note[320];
 };
 
 /* Open the configured backend. 0, or -errno with the reason in ERR. */
@@ -85,6 +88,8 @@ int sd_store_open(const struct sd_config *c, unsigned flags, struct sd_store **o
 void sd_store_close(struct sd_store *s);
 /* SD_STORE_CAP_* of the backend. */
 unsigned sd_store_caps(const struct sd_store *s);
+/* The backend's note for the operator (a warning to log), or NULL. */
+const char *sd_store_note(const struct sd_store *s);
 
 int sd_store_lock(struct sd_store *s, const char *user, struct sd_err *err);
 void sd_store_unlock(struct sd_store *s);

@@ -59,6 +59,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -535,6 +536,10 @@ struct etcd_store {
 	char *prefix, *ca_file, *cert_file;
 	char *key; /* the client key, read once from the checked file */
 	size_t key_len;
+	/* STATE_DIR/etcd-endpoint: the endpoint that answered last on this
+	 * host (NULL: no state_dir); HINT_EP its index, or SIZE_MAX. */
+	char *hint_path;
+	size_t hint_ep;
 	long timeout_ms;
 	int readonly, with_secret;
 	CURL *h;
@@ -604,11 +609,83 @@ static void etcd_close(struct sd_store *s)
 	free(d->prefix);
 	free(d->ca_file);
 	free(d->cert_file);
+	free(d->hint_path);
 	if (d->key != NULL) {
 		sd_wipe(d->key, d->key_len);
 		free(d->key);
 	}
 	free(d);
+}
+
+/* The endpoint memory. Each sign-in is a new handle (and often a new
+ * process), so without it every request would start at the first
+ * endpoint and wait out a hanging one (etcd.timeout_ms, more than once)
+ * before rotating, on every sign-in. The file holds the URL of the
+ * endpoint that answered last; it only orders the configured endpoints
+ * (anything else in it is ignored), so it is written in place, without
+ * fsync, and a torn or stale file costs one rotation. Best effort both
+ * ways: a missing state_dir or an unreadable file means "start at the
+ * first endpoint". */
+#define HINT_NAME "etcd-endpoint"
+#define HINT_MAX 1024
+
+static void hint_load(struct etcd_store *d)
+{
+	char buf[HINT_MAX + 1];
+	struct stat st;
+	ssize_t n;
+	size_t i;
+	int fd;
+
+	d->hint_ep = SIZE_MAX;
+	if (d->hint_path == NULL)
+		return;
+	fd = open(d->hint_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_size > HINT_MAX) {
+		close(fd);
+		return;
+	}
+	n = read(fd, buf, HINT_MAX);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	if (buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	for (i = 0; i < d->endpoints.n; i++)
+		if (strcmp(buf, d->endpoints.v[i]) == 0) {
+			d->hint_ep = d->cur = i;
+			return;
+		}
+}
+
+static void hint_save(struct etcd_store *d, size_t ep)
+{
+	const char *url = d->endpoints.v[ep];
+	size_t len = strlen(url);
+	struct stat st;
+	char *line;
+	int fd;
+
+	d->hint_ep = ep;
+	if (d->hint_path == NULL || len >= HINT_MAX || (line = malloc(len + 2)) == NULL)
+		return;
+	memcpy(line, url, len);
+	line[len] = '\n';
+	fd = open(d->hint_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
+		  0600);
+	if (fd >= 0) {
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    pwrite(fd, line, len + 1, 0) == (ssize_t)(len + 1) &&
+		    ftruncate(fd, (off_t)(len + 1)) != 0) {
+			/* best effort: a longer old name left after it is ignored */
+		}
+		close(fd);
+	}
+	free(line);
 }
 
 /* The file with the client's private key (key_file, else cert_file, which
@@ -769,6 +846,14 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
+	if (c->state_dir != NULL && c->state_dir[0] == '/') {
+		size_t n = strlen(c->state_dir) + sizeof("/" HINT_NAME);
+
+		d->hint_path = malloc(n);
+		if (d->hint_path != NULL)
+			snprintf(d->hint_path, n, "%s/%s", c->state_dir, HINT_NAME);
+	}
+	hint_load(d);
 	*out = &d->base;
 	return 0;
 }
@@ -886,6 +971,12 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 			rc = status >= 500 ? -EIO : -EPROTO;
 		}
 		sd_http_reply_free(&r);
+		if (rc == 0 && i > 0)
+			snprintf(d->base.note, sizeof(d->base.note),
+				 "etcd: %zu endpoint%s skipped (%.160s); %.80s answered", i,
+				 i == 1 ? "" : "s", last, d->endpoints.v[ep]);
+		if (rc == 0 && ep != d->hint_ep)
+			hint_save(d, ep);
 		if (rc == 0)
 			d->cur = ep;
 		if (rc == 0 || rc == -ENOMEM || rc == -EPROTO)

@@ -620,6 +620,9 @@ static int run(pam_handle_t *pamh, enum sd_phase phase, int argc, const char **a
 						     : "deny",
 		     reason);
 done:
+	/* Fleet mode: an endpoint skipped on the way (the sign-in went on). */
+	if (sd_store_note(r.store) != NULL)
+		pam_syslog(pamh, LOG_WARNING, "%s", sd_store_note(r.store));
 	sd_request_free(&r);
 	return pamrc;
 }
@@ -759,6 +762,8 @@ PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const c
 	}
 	sd_store_unlock(r.store);
 done:
+	if (sd_store_note(r.store) != NULL)
+		pam_syslog(pamh, LOG_WARNING, "%s", sd_store_note(r.store));
 	sd_request_free(&r);
 	return pamrc;
 }

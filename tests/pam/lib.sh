@@ -450,3 +450,15 @@ finish() {
 	[ "$PASS" -gt 0 ] || exit 1
 	exit 0
 }
+
+# sd_fault_shim: sets SHIM to tests/faultinject.c built as a preload
+# library (the build tree's, else compiled into $T); exits 99 if it cannot.
+sd_fault_shim() {
+	SHIM="$top_builddir/.libs/libfaultinject.so"
+	[ -f "$SHIM" ] && return 0
+	SHIM="$T/libfaultinject.so"
+	${CC:-cc} -O2 -fPIC -shared -o "$SHIM" "$top_srcdir/tests/faultinject.c" -ldl || {
+		echo "# $TEST_NAME: cannot build the shim"
+		exit 99
+	}
+}

@@ -62,14 +62,7 @@ PWRAP_BEFORE=$(echo /tmp/pam.?)
 # before each of the module's file operations: the module's part then takes
 # a few ms instead of a few hundred µs, so the aimed kills below land between
 # its reads, writes, syncs and renames rather than after the answer.
-SHIM="$top_builddir/.libs/libfaultinject.so"
-if [ ! -f "$SHIM" ]; then
-	SHIM="$T/libfaultinject.so"
-	${CC:-cc} -O2 -fPIC -shared -o "$SHIM" "$top_srcdir/tests/faultinject.c" -ldl || {
-		echo "# $TEST_NAME: cannot build the shim"
-		exit 99
-	}
-fi
+sd_fault_shim
 slow() {
 	SD_PRELOAD_LAST=$SHIM SD_FAULT_N=0 SD_FAULT_DELAY_US=150 \
 		SD_FAULT_FUNCS=openat,read,pread,write,pwrite,fsync,fdatasync,renameat,unlinkat,fallocate,fcntl \

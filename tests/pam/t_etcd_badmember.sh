@@ -10,7 +10,11 @@
 #     each sign-in ends within a bound set by timeout_ms;
 #   - a host that lists the broken endpoint first and the healthy members
 #     after it signs users in through the next endpoint (rotation), also
-#     within that bound, and the state stays right.
+#     within that bound, and the state stays right; the skip is logged as
+#     a warning, and the host's next sign-in goes straight to the member
+#     that answered (state_dir/etcd-endpoint), never asking the broken one;
+#     a memory file that is garbage, names another endpoint or is a
+#     symlink is ignored.
 # A private /tmp: no pam_wrapper directory shared with another test (lib.sh).
 # shellcheck disable=SC2034
 SD_ISOLATE=1
@@ -155,14 +159,30 @@ check_mode() {
 	expect_in '"failures": 0' "$mode: the denied sign-in changed nothing in etcd"
 
 	# The broken member first, two healthy ones after it: the next
-	# endpoint answers.
+	# endpoint answers, the skip is logged, and the host remembers the
+	# member that answered (state_dir/etcd-endpoint) for its next
+	# sign-ins, which then never wait on the broken one.
+	rm -f "$T/state.first/etcd-endpoint"
 	timed_pam "$mode: broken member first, admin" 2 hfirst alice <<<"$code"
 	expect_result success "$mode: broken member first: the admin signs in through the next member"
 	expect_log "$mode: broken member first: allowed by TOTP" user=alice decision=allow \
 		reason=totp-admin
+	expect_in "etcd: 1 endpoint skipped ($BAD: " \
+		"$mode: broken member first: the skipped endpoint is logged with its problem"
+	expect_in "127.0.0.1:${CPORT[0]} answered" "$mode: broken member first: ... and who answered"
+	OUT=$(cat "$T/state.first/etcd-endpoint" 2>&1) RC=-
+	expect_in "127.0.0.1:${CPORT[0]}" "$mode: broken member first: the host remembers the member that answered"
+	conns=$(grep -c '^CONN' "$BADLOG")
 	timed_pam "$mode: broken member first, replay" 2 hfirst alice <<<"$code"
 	expect_result "$AUTH_ERR" "$mode: broken member first: the same code again is refused"
 	expect_log "$mode: broken member first: replay" user=alice decision=deny reason=totp-replay
+	expect_not_in "endpoint skipped" "$mode: broken member first: the next sign-in skips nothing"
+	OUT="$(grep -c '^CONN' "$BADLOG") connections, $conns before" RC=-
+	if [ "$(grep -c '^CONN' "$BADLOG")" -eq "$conns" ]; then
+		pass "$mode: broken member first: the next sign-in never asked the broken member"
+	else
+		fail "$mode: broken member first: the next sign-in never asked the broken member"
+	fi
 	timed_pam "$mode: broken member first, grace user" 2 hfirst bob
 	expect_result success "$mode: broken member first: a user in grace is allowed"
 	expect_in "you have 14 days left" "$mode: broken member first: with the clock from etcd"
@@ -191,6 +211,36 @@ check_mode value-num "unreadable reply: a key or value is not base64"
 check_mode value-b64 "unreadable reply: a key or value is not base64"
 check_mode more-str 'unreadable reply: "more" is not a boolean|unreadable reply: a single-key range has more keys'
 check_mode status500 "HTTP 500"
+
+# The endpoint memory only orders the configured endpoints: a file that
+# names none of them, is garbage or is a symlink is ignored (the first
+# endpoint is tried, the file is rewritten when it is a plain file).
+echo silent >"$MODE"
+for kind in other garbage symlink; do
+	rm -f "$T/state.first/etcd-endpoint"
+	case $kind in
+	other) echo "http://127.0.0.1:1" >"$T/state.first/etcd-endpoint" ;;
+	garbage) head -c 3000 /dev/urandom >"$T/state.first/etcd-endpoint" ;;
+	symlink) ln -s "$T/conf.good" "$T/state.first/etcd-endpoint" ;;
+	esac
+	fresh_alice
+	sd_wait_step 8
+	timed_pam "memory ($kind): admin" 2 hfirst alice <<<"$(sd_code "$SECRET_A")"
+	expect_result success "memory ($kind): the admin signs in"
+	expect_in "etcd: 1 endpoint skipped ($BAD: " "memory ($kind): the first endpoint was tried"
+	if [ $kind = symlink ]; then
+		OUT=$(ls -l "$T/state.first/etcd-endpoint"; head -c 200 "$T/conf.good") RC=-
+		if [ -L "$T/state.first/etcd-endpoint" ] && grep -q '^state_dir' "$T/conf.good"; then
+			pass "memory ($kind): the symlink and its target are left alone"
+		else
+			fail "memory ($kind): the symlink and its target are left alone"
+		fi
+	else
+		OUT=$(cat "$T/state.first/etcd-endpoint" 2>&1) RC=-
+		expect_in "127.0.0.1:${CPORT[0]}" "memory ($kind): rewritten with the member that answered"
+	fi
+done
+rm -f "$T/state.first/etcd-endpoint"
 
 # succ-str answers every request with a header and "succeeded" as a
 # string: as a read that is an empty range ("no such key"), as a

@@ -26,14 +26,7 @@ if [ -n "${SD_PRELOAD_FIRST:-}" ] || [ -n "${SD_WRAP_PREFIX:-}" ]; then
 	exit 77
 fi
 
-SHIM="$top_builddir/.libs/libfaultinject.so"
-if [ ! -f "$SHIM" ]; then
-	SHIM="$T/libfaultinject.so"
-	${CC:-cc} -O2 -fPIC -shared -o "$SHIM" "$top_srcdir/tests/faultinject.c" -ldl || {
-		echo "# $TEST_NAME: cannot build the shim"
-		exit 99
-	}
-fi
+sd_fault_shim
 
 NOLOGIN_CONF="$T/nologin.conf"
 sd_config 'enrollment = { at_login = false; };'
