@@ -155,6 +155,13 @@ static int copy_user(struct sd_store *src, struct sd_store *dst, const char *use
 	return 0;
 }
 
+void sd_cli_close_store(struct sd_store *s)
+{
+	if (sd_store_note(s) != NULL)
+		fprintf(stderr, "secdefaultsctl: warning: %s\n", sd_store_note(s));
+	sd_store_close(s);
+}
+
 int sd_cli_migrate(const char *config_path, int argc, char **argv)
 {
 	struct sd_config c;
@@ -223,8 +230,8 @@ int sd_cli_migrate(const char *config_path, int argc, char **argv)
 	if (rc != 0) {
 		fprintf(stderr, "secdefaultsctl: migrate: %s\n",
 			err.msg[0] != '\0' ? err.msg : strerror(-rc));
-		sd_store_close(src);
-		sd_store_close(dst);
+		sd_cli_close_store(src);
+		sd_cli_close_store(dst);
 		sd_strlist_free(&users);
 		sd_config_free(&c);
 		return EXIT_FAILURE;
@@ -242,8 +249,8 @@ int sd_cli_migrate(const char *config_path, int argc, char **argv)
 	       n.skipped, n.failed);
 	if (n.failed == 0 && n.skipped == 0)
 		printf("now set state_backend = \"%s\"; in %s\n", to, config_path);
-	sd_store_close(src);
-	sd_store_close(dst);
+	sd_cli_close_store(src);
+	sd_cli_close_store(dst);
 	sd_strlist_free(&users);
 	sd_config_free(&c);
 	return n.failed == 0 && n.skipped == 0 ? EXIT_SUCCESS : EXIT_FAILURE;

@@ -1,4 +1,5 @@
-/* migrate.h - `secdefaultsctl migrate --to etcd|dir`. */
+/* migrate.h - `secdefaultsctl migrate --to etcd|dir`, and closing a store the way
+ * every verb does. */
 #ifndef SD_CLI_MIGRATE_H
 #define SD_CLI_MIGRATE_H
 
@@ -10,5 +11,10 @@
  * the destination already has. Returns an exit status: 0, 1 (failure) or 2
  * (usage). */
 int sd_cli_migrate(const char *config_path, int argc, char **argv);
+
+struct sd_store;
+/* Close S after printing its note for the operator, if any, to stderr as
+ * a warning (fleet mode: endpoints skipped). S may be NULL. */
+void sd_cli_close_store(struct sd_store *s);
 
 #endif

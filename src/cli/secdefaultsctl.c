@@ -133,7 +133,7 @@ static int cmd_check(int argc, char **argv)
 
 		rc = sd_store_open(&c, SD_STORE_READONLY, &s, &err);
 		if (rc == 0)
-			sd_store_close(s);
+			sd_cli_close_store(s);
 		else
 			fprintf(stderr, "%s: %s\n", config_path, err.msg);
 	}
@@ -196,7 +196,7 @@ static int with_state(const char *name, unsigned flags, mutator fn, void *arg,
 			rc = fn(s, u.name, &st, arg);
 		sd_store_unlock(s);
 	}
-	sd_store_close(s);
+	sd_cli_close_store(s);
 	sd_config_free(&c);
 	sd_wipe(&st, sizeof(st));
 	if (rc != 0 && err.msg[0] != '\0')
@@ -657,7 +657,7 @@ static int cmd_status(int argc, char **argv)
 		x.db = bulk_userdb(&c, users.n);
 	}
 	if (rc != 0) {
-		sd_store_close(x.store);
+		sd_cli_close_store(x.store);
 		sd_config_free(&c);
 		sd_strlist_free(&users);
 		return fail("%s", err.msg[0] ? err.msg : strerror(-rc));
@@ -672,7 +672,7 @@ static int cmd_status(int argc, char **argv)
 	if (x.json)
 		printf("%s]\n", users.n ? "\n" : "");
 	sd_userdb_free(x.db);
-	sd_store_close(x.store);
+	sd_cli_close_store(x.store);
 	sd_config_free(&c);
 	sd_strlist_free(&users);
 	return x.failed ? EXIT_FAILURE : EXIT_SUCCESS;
@@ -706,7 +706,7 @@ static int cmd_show(int argc, char **argv)
 	if (rc == 0 && sd_state_format(&st, argv[0], &text, &len) != 0)
 		rc = -ENOMEM;
 	if (s != NULL)
-		sd_store_close(s);
+		sd_cli_close_store(s);
 	sd_config_free(&c);
 	if (rc == -ENOENT)
 		return fail("no state for %s", argv[0]);
@@ -795,6 +795,8 @@ static int cmd_explain(int argc, char **argv)
 	if (r.verdict.rule == 10)
 		printf(", %d days of grace left", r.verdict.days_left);
 	printf(")\n");
+	if (sd_store_note(r.store) != NULL)
+		fprintf(stderr, "secdefaultsctl: warning: %s\n", sd_store_note(r.store));
 	sd_request_free(&r);
 	return EXIT_SUCCESS;
 }
@@ -1863,7 +1865,7 @@ static int cmd_report(int argc, char **argv)
 	if (rc == 0)
 		rc = sd_store_list(s, collect, &users, &err);
 	if (rc != 0) {
-		sd_store_close(s);
+		sd_cli_close_store(s);
 		sd_config_free(&c);
 		sd_strlist_free(&users);
 		return fail("%s", err.msg[0] ? err.msg : strerror(-rc));
@@ -1894,7 +1896,7 @@ static int cmd_report(int argc, char **argv)
 	}
 	roles_free(&rs);
 	report_free(&rp);
-	sd_store_close(s);
+	sd_cli_close_store(s);
 	sd_strlist_free(&users);
 	sd_config_free(&c);
 	return rc == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -2304,7 +2306,7 @@ static int revoke_all_targets(struct target **t, size_t *nt)
 	rc = sd_store_open(&c, SD_STORE_READONLY, &s, &err);
 	if (rc == 0)
 		rc = sd_store_list(s, collect, &users, &err);
-	sd_store_close(s);
+	sd_cli_close_store(s);
 	if (rc != 0) {
 		sd_config_free(&c);
 		sd_strlist_free(&users);

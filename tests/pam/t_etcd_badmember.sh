@@ -241,6 +241,12 @@ for kind in other garbage symlink; do
 	fi
 done
 rm -f "$T/state.first/etcd-endpoint"
+# secdefaultsctl says so too (on stderr), and still answers.
+ctl first status alice --json
+expect_rc 0 "memory: status through the broken member first"
+expect_in "secdefaultsctl: warning: etcd: 1 endpoint skipped ($BAD: " \
+	"memory: secdefaultsctl warns about the skipped endpoint"
+rm -f "$T/state.first/etcd-endpoint"
 
 # succ-str answers every request with a header and "succeeded" as a
 # string: as a read that is an empty range ("no such key"), as a
