@@ -536,9 +536,10 @@ struct etcd_store {
 	char *prefix, *ca_file, *cert_file;
 	char *key; /* the client key, read once from the checked file */
 	size_t key_len;
-	/* STATE_DIR/etcd-endpoint: the endpoint that answered last on this
-	 * host (NULL: no state_dir); HINT_EP its index, or SIZE_MAX. */
-	char *hint_path;
+	/* STATE_DIR, whose etcd-endpoint file names the endpoint that
+	 * answered last on this host (NULL: no state_dir); HINT_EP its
+	 * index, or SIZE_MAX. */
+	char *hint_dir;
 	size_t hint_ep;
 	long timeout_ms;
 	int readonly, with_secret;
@@ -609,7 +610,7 @@ static void etcd_close(struct sd_store *s)
 	free(d->prefix);
 	free(d->ca_file);
 	free(d->cert_file);
-	free(d->hint_path);
+	free(d->hint_dir);
 	if (d->key != NULL) {
 		sd_wipe(d->key, d->key_len);
 		free(d->key);
@@ -624,31 +625,58 @@ static void etcd_close(struct sd_store *s)
  * endpoint that answered last; it only orders the configured endpoints
  * (anything else in it is ignored), so it is written in place, without
  * fsync, and a torn or stale file costs one rotation. Best effort both
- * ways: a missing state_dir or an unreadable file means "start at the
- * first endpoint". */
+ * ways: a missing or unsafe state_dir (not owned by root, writable by
+ * others), or a file that is not a plain single-link file of ours that
+ * only we can read, means "start at the first endpoint"; it is then not
+ * written either. */
 #define HINT_NAME "etcd-endpoint"
 #define HINT_MAX 1024
+
+/* The state directory, if it is safe to keep the file in: a directory
+ * owned by root (or the user running this) that nobody else can write.
+ * A descriptor, or -1. */
+static int hint_dirfd(const struct etcd_store *d)
+{
+	struct stat st;
+	int fd;
+
+	if (d->hint_dir == NULL)
+		return -1;
+	fd = open(d->hint_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && (fstat(fd, &st) != 0 || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+			(st.st_mode & 022) != 0)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* The file's rules (secdefaults-state(5)): a plain file with one link,
+ * owned by the user running this, that nobody else can read or write. */
+static int hint_file_ok(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+	       (st.st_mode & 077) == 0 && st.st_nlink == 1 && st.st_size <= HINT_MAX;
+}
 
 static void hint_load(struct etcd_store *d)
 {
 	char buf[HINT_MAX + 1];
-	struct stat st;
-	ssize_t n;
+	ssize_t n = -1;
 	size_t i;
-	int fd;
+	int dfd = hint_dirfd(d), fd;
 
 	d->hint_ep = SIZE_MAX;
-	if (d->hint_path == NULL)
+	if (dfd < 0)
 		return;
-	fd = open(d->hint_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	fd = openat(dfd, HINT_NAME, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	close(dfd);
 	if (fd < 0)
 		return;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    st.st_size > HINT_MAX) {
-		close(fd);
-		return;
-	}
-	n = read(fd, buf, HINT_MAX);
+	if (hint_file_ok(fd))
+		n = read(fd, buf, HINT_MAX);
 	close(fd);
 	if (n <= 0)
 		return;
@@ -666,26 +694,28 @@ static void hint_save(struct etcd_store *d, size_t ep)
 {
 	const char *url = d->endpoints.v[ep];
 	size_t len = strlen(url);
-	struct stat st;
 	char *line;
-	int fd;
+	int dfd, fd;
 
 	d->hint_ep = ep;
-	if (d->hint_path == NULL || len >= HINT_MAX || (line = malloc(len + 2)) == NULL)
+	if (len >= HINT_MAX || (dfd = hint_dirfd(d)) < 0)
 		return;
-	memcpy(line, url, len);
-	line[len] = '\n';
-	fd = open(d->hint_path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY,
-		  0600);
-	if (fd >= 0) {
-		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
-		    pwrite(fd, line, len + 1, 0) == (ssize_t)(len + 1) &&
+	fd = openat(dfd, HINT_NAME,
+		    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0600);
+	close(dfd);
+	if (fd < 0)
+		return;
+	line = malloc(len + 2);
+	if (line != NULL && hint_file_ok(fd)) {
+		memcpy(line, url, len);
+		line[len] = '\n';
+		if (pwrite(fd, line, len + 1, 0) == (ssize_t)(len + 1) &&
 		    ftruncate(fd, (off_t)(len + 1)) != 0) {
 			/* best effort: a longer old name left after it is ignored */
 		}
-		close(fd);
 	}
 	free(line);
+	close(fd);
 }
 
 /* The file with the client's private key (key_file, else cert_file, which
@@ -740,6 +770,12 @@ static int key_file_load(const char *path, char **out, size_t *len, struct sd_er
 		sd_err_set(err,
 			   "etcd: key file %s has mode %04o: others must not read it (chmod 0600)",
 			   path, (unsigned)(st.st_mode & 07777));
+		rc = -EPERM;
+		goto out;
+	}
+	if (st.st_nlink != 1) {
+		sd_err_set(err, "etcd: key file %s has %lu hard links: it must have exactly one",
+			   path, (unsigned long)st.st_nlink);
 		rc = -EPERM;
 		goto out;
 	}
@@ -846,13 +882,8 @@ int sd_store_etcd_open(const struct sd_config *c, unsigned flags, struct sd_stor
 		sd_err_set(err, "out of memory");
 		return -ENOMEM;
 	}
-	if (c->state_dir != NULL && c->state_dir[0] == '/') {
-		size_t n = strlen(c->state_dir) + sizeof("/" HINT_NAME);
-
-		d->hint_path = malloc(n);
-		if (d->hint_path != NULL)
-			snprintf(d->hint_path, n, "%s/%s", c->state_dir, HINT_NAME);
-	}
+	if (c->state_dir != NULL && c->state_dir[0] == '/')
+		d->hint_dir = strdup(c->state_dir);
 	hint_load(d);
 	*out = &d->base;
 	return 0;

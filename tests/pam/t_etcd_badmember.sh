@@ -13,8 +13,10 @@
 #     within that bound, and the state stays right; the skip is logged as
 #     a warning, and the host's next sign-in goes straight to the member
 #     that answered (state_dir/etcd-endpoint), never asking the broken one;
-#     a memory file that is garbage, names another endpoint or is a
-#     symlink is ignored.
+#     a memory file that is garbage, names another endpoint, is readable
+#     by others, is a symlink or has a second hard link is ignored and
+#     never written through, and
+#     none is kept in a state_dir others can write.
 # A private /tmp: no pam_wrapper directory shared with another test (lib.sh).
 # shellcheck disable=SC2034
 SD_ISOLATE=1
@@ -213,15 +215,33 @@ check_mode more-str 'unreadable reply: "more" is not a boolean|unreadable reply:
 check_mode status500 "HTTP 500"
 
 # The endpoint memory only orders the configured endpoints: a file that
-# names none of them, is garbage or is a symlink is ignored (the first
-# endpoint is tried, the file is rewritten when it is a plain file).
+# names none of them, is garbage, is a symlink or has a second hard link
+# is ignored (the first endpoint is tried; the file is rewritten only when
+# it is a plain single-link file), and a state_dir that others can write
+# gets no file at all.
 echo silent >"$MODE"
-for kind in other garbage symlink; do
+for kind in other garbage readable symlink hardlink groupdir; do
 	rm -f "$T/state.first/etcd-endpoint"
 	case $kind in
-	other) echo "http://127.0.0.1:1" >"$T/state.first/etcd-endpoint" ;;
-	garbage) head -c 3000 /dev/urandom >"$T/state.first/etcd-endpoint" ;;
+	other)
+		echo "http://127.0.0.1:1" >"$T/state.first/etcd-endpoint"
+		chmod 0600 "$T/state.first/etcd-endpoint"
+		;;
+	garbage)
+		head -c 500 /dev/urandom | tr -d '\0' >"$T/state.first/etcd-endpoint"
+		chmod 0600 "$T/state.first/etcd-endpoint"
+		;;
+	readable)
+		echo "http://127.0.0.1:${CPORT[0]}" >"$T/state.first/etcd-endpoint"
+		chmod 0644 "$T/state.first/etcd-endpoint"
+		;;
 	symlink) ln -s "$T/conf.good" "$T/state.first/etcd-endpoint" ;;
+	hardlink)
+		cp "$T/conf.good" "$T/victim"
+		chmod 0600 "$T/victim"
+		ln "$T/victim" "$T/state.first/etcd-endpoint"
+		;;
+	groupdir) chmod 0770 "$T/state.first" ;;
 	esac
 	fresh_alice
 	sd_wait_step 8
@@ -235,6 +255,29 @@ for kind in other garbage symlink; do
 		else
 			fail "memory ($kind): the symlink and its target are left alone"
 		fi
+	elif [ $kind = hardlink ]; then
+		OUT=$(head -c 200 "$T/victim") RC=-
+		if cmp -s "$T/victim" "$T/conf.good"; then
+			pass "memory ($kind): a file with a second link is never written"
+		else
+			fail "memory ($kind): a file with a second link is never written"
+		fi
+		rm -f "$T/victim"
+	elif [ $kind = readable ]; then
+		OUT=$(ls -l "$T/state.first/etcd-endpoint") RC=-
+		if [ "$(stat -c %a "$T/state.first/etcd-endpoint")" = 644 ]; then
+			pass "memory ($kind): a file others can read is neither used nor written"
+		else
+			fail "memory ($kind): a file others can read is neither used nor written"
+		fi
+	elif [ $kind = groupdir ]; then
+		OUT=$(ls -la "$T/state.first") RC=-
+		if [ ! -e "$T/state.first/etcd-endpoint" ]; then
+			pass "memory ($kind): not kept in a state_dir others can write"
+		else
+			fail "memory ($kind): not kept in a state_dir others can write"
+		fi
+		chmod 0700 "$T/state.first"
 	else
 		OUT=$(cat "$T/state.first/etcd-endpoint" 2>&1) RC=-
 		expect_in "127.0.0.1:${CPORT[0]}" "memory ($kind): rewritten with the member that answered"

@@ -234,6 +234,17 @@ tls_conf fifokey "ca_file = \"$PKI/ca.crt\"; cert_file = \"$PKI/client.crt\"; ke
 ctl fifokey check # a hang would end in timeout's 124 after 20 s
 expect_rc 1 "key file: check refuses a FIFO without waiting for a writer"
 expect_in "not a regular file" "key file: check says a FIFO is not a regular file"
+# A key with a second hard link (someone else's name for the same file).
+cp "$PKI/client.key" "$T/linked.key"
+chmod 0600 "$T/linked.key"
+ln "$T/linked.key" "$T/linked2.key"
+tls_conf linked "ca_file = \"$PKI/ca.crt\"; cert_file = \"$PKI/client.crt\"; key_file = \"$T/linked.key\";"
+ctl linked check
+expect_rc 1 "key file: check refuses a key file with two hard links"
+expect_in "2 hard links" "key file: check says why"
+rm -f "$T/linked2.key"
+ctl linked check
+expect_rc 0 "key file: the same file with one link is accepted"
 # cert_file holding certificate and key, no key_file: the key comes from it.
 cat "$PKI/client.crt" "$PKI/client.key" >"$T/combined.pem"
 chmod 0600 "$T/combined.pem"
