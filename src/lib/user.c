@@ -49,30 +49,6 @@ static int r_errno(int rc)
  * child anyway (only async-signal-safe functions until exec). */
 static pthread_mutex_t nss_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static int locked_getpwnam_r(const char *name, struct passwd *pw, char *buf, size_t len,
-			     struct passwd **res)
-{
-	int rc;
-
-	pthread_mutex_lock(&nss_lock);
-	errno = 0;
-	rc = r_errno(getpwnam_r(name, pw, buf, len, res));
-	pthread_mutex_unlock(&nss_lock);
-	return rc;
-}
-
-static int locked_getgrnam_r(const char *name, struct group *gr, char *buf, size_t len,
-			     struct group **res)
-{
-	int rc;
-
-	pthread_mutex_lock(&nss_lock);
-	errno = 0;
-	rc = r_errno(getgrnam_r(name, gr, buf, len, res));
-	pthread_mutex_unlock(&nss_lock);
-	return rc;
-}
-
 /* getpwnam_r / getgrnam_r with a growing buffer. */
 static char *grow(char *buf, size_t *len)
 {
@@ -99,7 +75,10 @@ int sd_user_lookup(const char *name, struct sd_user *out)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		rc = locked_getpwnam_r(name, &pw, buf, len, &res);
+		pthread_mutex_lock(&nss_lock);
+		errno = 0;
+		rc = r_errno(getpwnam_r(name, &pw, buf, len, &res));
+		pthread_mutex_unlock(&nss_lock);
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);
@@ -139,7 +118,10 @@ static int group_gid(const char *name, gid_t *gid)
 	if (buf == NULL)
 		return -ENOMEM;
 	for (;;) {
-		rc = locked_getgrnam_r(name, &gr, buf, len, &res);
+		pthread_mutex_lock(&nss_lock);
+		errno = 0;
+		rc = r_errno(getgrnam_r(name, &gr, buf, len, &res));
+		pthread_mutex_unlock(&nss_lock);
 		if (rc != ERANGE)
 			break;
 		buf = grow(buf, &len);
