@@ -777,6 +777,29 @@ variant() {
 	esac
 }
 
+# classify_syncs TRACE: from an `strace -y` trace, the fsyncs of a
+# directory and of a file, the writes that reach $DATA and the renames, as
+# "fs_file=N fs_dir=N wr_data=N renames=N" (run while the paths exist).
+classify_syncs() {
+	/usr/bin/python3 - "$1" "$DATA" <<'PY'
+import os, re, sys
+fs_file = fs_dir = wr = ren = 0
+for line in open(sys.argv[1]):
+    m = re.search(r"\b(fsync|fdatasync)\(\d+<([^>]*)>", line)
+    if m:
+        if os.path.isdir(m.group(2)):
+            fs_dir += 1
+        else:
+            fs_file += 1
+    m = re.search(r"\b(write|pwrite64|writev)\(\d+<([^>]*)>", line)
+    if m and m.group(2).startswith(sys.argv[2]):
+        wr += 1
+    if re.search(r"\brename(at2?)?\(", line):
+        ren += 1
+print("fs_file=%d fs_dir=%d wr_data=%d renames=%d" % (fs_file, fs_dir, wr, ren))
+PY
+}
+
 # perf_summary NAME: self time by object and by symbol (>= 1%) of
 # $W/perf.NAME.data, into perf.NAME.dso.txt and perf.NAME.txt.
 perf_summary() {
@@ -943,23 +966,7 @@ strace_variant() { # VARIANT N K
 	LAST_CODE_TS=$(date +%s)
 	# Classify now, while the directories exist: fsync of a directory or of a
 	# file, writes that reach the data directory.
-	/usr/bin/python3 - "$W/strace/$v.y" "$DATA" >"$W/strace/$v.yc" <<'PY'
-import os, re, sys
-fs_file = fs_dir = wr = ren = 0
-for line in open(sys.argv[1]):
-    m = re.search(r"\b(fsync|fdatasync)\(\d+<([^>]*)>", line)
-    if m:
-        if os.path.isdir(m.group(2)):
-            fs_dir += 1
-        else:
-            fs_file += 1
-    m = re.search(r"\b(write|pwrite64|writev)\(\d+<([^>]*)>", line)
-    if m and m.group(2).startswith(sys.argv[2]):
-        wr += 1
-    if re.search(r"\brename(at2?)?\(", line):
-        ren += 1
-print("fs_file=%d fs_dir=%d wr_data=%d renames=%d" % (fs_file, fs_dir, wr, ren))
-PY
+	classify_syncs "$W/strace/$v.y" >"$W/strace/$v.yc"
 	echo "STRACE variant=$v n=$n k=$k" >>"$RES"
 	say "  strace $v: $(grep -o 'ok=[0-9]* fail=[0-9]*' "$W/strace/$v.b.result" || echo '?')"
 }
@@ -976,23 +983,7 @@ firstday() { # VARIANT
 		"$B/pambench" -q -s "$svc" -n 200 -c 100 -o "$([ "$v" = sd ] && echo 0 || echo 100)" -t 1 \
 		-r "$RHOST" --pin "$MODULE" --pin "$DENY_SO" >"$W/strace/$v.fd.result" \
 		2>>"$W/pambench.err" || true
-	/usr/bin/python3 - "$W/strace/$v.fd" "$DATA" >"$W/strace/$v.fd.yc" <<'PY'
-import os, re, sys
-fs_file = fs_dir = wr = ren = 0
-for line in open(sys.argv[1]):
-    m = re.search(r"\b(fsync|fdatasync)\(\d+<([^>]*)>", line)
-    if m:
-        if os.path.isdir(m.group(2)):
-            fs_dir += 1
-        else:
-            fs_file += 1
-    m = re.search(r"\b(write|pwrite64|writev)\(\d+<([^>]*)>", line)
-    if m and m.group(2).startswith(sys.argv[2]):
-        wr += 1
-    if re.search(r"\brename(at2?)?\(", line):
-        ren += 1
-print("fs_file=%d fs_dir=%d wr_data=%d renames=%d" % (fs_file, fs_dir, wr, ren))
-PY
+	classify_syncs "$W/strace/$v.fd" >"$W/strace/$v.fd.yc"
 	say "  first sign-in of the day, $v: $(cat "$W/strace/$v.fd.yc") over 100 sign-ins"
 }
 

@@ -1183,77 +1183,6 @@ struct nent {
 	const char *exempt_group; /* for N_EXEMPT_MEMBER: the group */
 };
 
-/* A hash map from user names (open addressing, FNV-1a). */
-struct nmap {
-	struct nent *v;
-	size_t cap, n;
-};
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int nmap_grow(struct nmap *m)
-{
-	size_t ncap = m->cap ? m->cap * 2 : 1024, i;
-	struct nent *nv = calloc(ncap, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	for (i = 0; i < m->cap; i++) {
-		size_t j;
-
-		if (m->v[i].name == NULL)
-			continue;
-		for (j = name_hash(m->v[i].name) & (ncap - 1); nv[j].name != NULL;
-		     j = (j + 1) & (ncap - 1))
-			;
-		nv[j] = m->v[i];
-	}
-	free(m->v);
-	m->v = nv;
-	m->cap = ncap;
-	return 0;
-}
-
-/* The entry for NAME; with CREATE a new empty one (NULL if out of memory). */
-static struct nent *nmap_get(struct nmap *m, const char *name, int create)
-{
-	size_t j;
-
-	if (m->cap == 0 || (create && (m->n + 1) * 2 > m->cap)) {
-		if (!create)
-			return NULL;
-		if (nmap_grow(m) != 0)
-			return NULL;
-	}
-	for (j = name_hash(name) & (m->cap - 1); m->v[j].name != NULL; j = (j + 1) & (m->cap - 1))
-		if (strcmp(m->v[j].name, name) == 0)
-			return &m->v[j];
-	if (!create)
-		return NULL;
-	m->v[j].name = strdup(name);
-	if (m->v[j].name == NULL)
-		return NULL;
-	m->n++;
-	return &m->v[j];
-}
-
-static void nmap_free(struct nmap *m)
-{
-	size_t i;
-
-	for (i = 0; i < m->cap; i++)
-		free(m->v[i].name);
-	free(m->v);
-	memset(m, 0, sizeof(*m));
-}
-
 struct gid_name {
 	gid_t gid;
 	const char *name; /* from the config */
@@ -1261,7 +1190,7 @@ struct gid_name {
 
 struct roleset {
 	const struct sd_config *cfg;
-	struct nmap names;
+	struct sd_namemap names; /* of struct nent */
 	struct gid_name *admin, *exempt;
 	size_t nadmin, nexempt;
 	struct sd_userdb *db; /* NULL: roles user by user */
@@ -1306,7 +1235,7 @@ static int roles_read_group(struct roleset *rs, const char *name, unsigned flag,
 
 		if (sd_user_name_valid(*mem) != 0)
 			continue;
-		e = nmap_get(&rs->names, *mem, 1);
+		e = sd_namemap_get(&rs->names, *mem, 1);
 		if (e == NULL) {
 			free(buf);
 			return -ENOMEM;
@@ -1348,6 +1277,7 @@ static int roles_read_groups(struct roleset *rs, const struct sd_strlist *l, uns
 static int roles_init(struct roleset *rs, const struct sd_config *c, int enumerate)
 {
 	memset(rs, 0, sizeof(*rs));
+	sd_namemap_init(&rs->names, sizeof(struct nent));
 	rs->cfg = c;
 	if (roles_read_groups(rs, &c->roles.admin_groups, N_ADMIN_MEMBER, &rs->admin,
 			      &rs->nadmin) != 0 ||
@@ -1362,7 +1292,7 @@ static int roles_init(struct roleset *rs, const struct sd_config *c, int enumera
 static void roles_free(struct roleset *rs)
 {
 	sd_userdb_free(rs->db);
-	nmap_free(&rs->names);
+	sd_namemap_free(&rs->names);
 	free(rs->admin);
 	free(rs->exempt);
 }
@@ -1374,7 +1304,7 @@ static int roles_of(struct roleset *rs, const char *name, enum sd_role *role, st
 		    const char **why)
 {
 	const struct sd_config *c = rs->cfg;
-	struct nent *e = nmap_get(&rs->names, name, 1);
+	struct nent *e = sd_namemap_get(&rs->names, name, 1);
 	struct sd_user u;
 	const char *g = NULL;
 	int rc, lf = 0;
@@ -1584,9 +1514,9 @@ static int report_admin_members(struct report *rp, struct roleset *rs)
 	int rc = 0;
 
 	for (i = 0; i < rs->names.cap; i++) {
-		const struct nent *e = &rs->names.v[i];
+		const struct nent *e = sd_namemap_at(&rs->names, i);
 
-		if (e->name != NULL && (e->flags & N_ADMIN_MEMBER) && !(e->flags & N_STATE) &&
+		if (e != NULL && (e->flags & N_ADMIN_MEMBER) && !(e->flags & N_STATE) &&
 		    sd_strlist_add(&todo, e->name) != 0) {
 			sd_strlist_free(&todo);
 			return -ENOMEM;
@@ -1616,7 +1546,7 @@ static int report_exempt_config(struct report *rp, struct roleset *rs)
 	size_t i;
 
 	for (i = 0; i < c->roles.exempt_users.n; i++) {
-		struct nent *e = nmap_get(&rs->names, c->roles.exempt_users.v[i], 1);
+		struct nent *e = sd_namemap_get(&rs->names, c->roles.exempt_users.v[i], 1);
 
 		if (e == NULL)
 			return -ENOMEM;
@@ -1628,9 +1558,9 @@ static int report_exempt_config(struct report *rp, struct roleset *rs)
 			return -ENOMEM;
 	}
 	for (i = 0; i < rs->names.cap; i++) {
-		struct nent *e = &rs->names.v[i];
+		struct nent *e = sd_namemap_at(&rs->names, i);
 
-		if (e->name == NULL || !(e->flags & N_EXEMPT_MEMBER) || (e->flags & N_LISTED) ||
+		if (e == NULL || !(e->flags & N_EXEMPT_MEMBER) || (e->flags & N_LISTED) ||
 		    sd_strlist_contains(&c->roles.breakglass_users, e->name))
 			continue;
 		e->flags |= N_LISTED;

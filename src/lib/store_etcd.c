@@ -1026,6 +1026,25 @@ static int request(struct etcd_store *d, const char *path, const char *body, rep
 	return rc;
 }
 
+/* request() for a BODY the caller built: BUILD is 0, or the -errno of
+ * building it (BODY is then NULL). BODY is wiped (it may carry a secret)
+ * and freed either way. */
+static int post(struct etcd_store *d, const char *path, char *body, int build, reply_fn fn,
+		void *ctx, struct sd_err *err)
+{
+	int rc = build != 0 ? build : body == NULL ? -ENOMEM : 0;
+
+	if (rc != 0) {
+		free(body);
+		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
+		return rc;
+	}
+	rc = request(d, path, body, fn, ctx, err);
+	sd_wipe(body, strlen(body));
+	free(body);
+	return rc;
+}
+
 static int check_user(const char *user, struct sd_err *err)
 {
 	if (sd_user_name_valid(user) != 0) {
@@ -1110,12 +1129,7 @@ static int get_key(struct etcd_store *d, const char *dir, const char *user, char
 		rc = -ENOMEM;
 	}
 	free(k);
-	if (rc != 0) {
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
-		return rc;
-	}
-	rc = request(d, "/v3/kv/range", body, on_range, &ctx, err);
-	free(body);
+	rc = post(d, "/v3/kv/range", body, rc, on_range, &ctx, err);
 	if (rc != 0)
 		return rc;
 	if (ctx.n == 0) {
@@ -1173,12 +1187,7 @@ static int get_state_and_secret(struct etcd_store *d, const char *user, char **v
 	}
 	free(ck);
 	free(sk);
-	if (rc != 0) {
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
-		return rc;
-	}
-	rc = request(d, "/v3/kv/txn", body, on_txn_ranges, &ctx, err);
-	free(body);
+	rc = post(d, "/v3/kv/txn", body, rc, on_txn_ranges, &ctx, err);
 	if (rc != 0)
 		return rc;
 	if (nkv[0] > 1 || nkv[1] > 1 || (nkv[0] == 1 && kvs[0][0].value == NULL) ||
@@ -1379,13 +1388,9 @@ static int txn(struct etcd_store *d, const char *cmps, const char *ops, uint64_t
 
 	n = asprintf(&body, "{\"compare\":[%s],\"success\":[%s]}", cmps != NULL ? cmps : "",
 		     ops != NULL ? ops : "");
-	if (n < 0) {
-		sd_err_set(err, "cannot build etcd request: %s", strerror(ENOMEM));
-		return -ENOMEM;
-	}
-	rc = request(d, "/v3/kv/txn", body, on_txn, &t, err);
-	sd_wipe(body, (size_t)n);
-	free(body);
+	if (n < 0)
+		body = NULL;
+	rc = post(d, "/v3/kv/txn", body, n < 0 ? -ENOMEM : 0, on_txn, &t, err);
 	if (rc != 0)
 		return rc;
 	if (!t.succeeded)
@@ -1653,12 +1658,7 @@ static int etcd_remove(struct sd_store *s, const char *user, struct sd_err *err)
 	free(sk);
 	free(ck);
 	free(cmp);
-	if (rc != 0) {
-		sd_err_set(err, "cannot build etcd request: %s", strerror(-rc));
-		return rc;
-	}
-	rc = request(d, "/v3/kv/txn", body, on_txn, &t, err);
-	free(body);
+	rc = post(d, "/v3/kv/txn", body, rc, on_txn, &t, err);
 	if (rc != 0)
 		return rc;
 	if (!t.succeeded) {

@@ -31,7 +31,7 @@ int sd_user_name_valid(const char *name)
 
 /* The error number of a getpwnam_r / getgrnam_r return: some NSS wrappers
  * (nss_wrapper, when the buffer is too small) return -1 and set errno. */
-static int r_errno(int rc)
+int sd_nss_errno(int rc)
 {
 	if (rc < 0)
 		return errno != 0 ? errno : EIO;
@@ -77,7 +77,7 @@ int sd_user_lookup(const char *name, struct sd_user *out)
 	for (;;) {
 		pthread_mutex_lock(&nss_lock);
 		errno = 0;
-		rc = r_errno(getpwnam_r(name, &pw, buf, len, &res));
+		rc = sd_nss_errno(getpwnam_r(name, &pw, buf, len, &res));
 		pthread_mutex_unlock(&nss_lock);
 		if (rc != ERANGE)
 			break;
@@ -107,8 +107,7 @@ int sd_user_lookup(const char *name, struct sd_user *out)
 	return 0;
 }
 
-/* Resolve group NAME. 0 found, -ENOENT no such group, -errno on failure. */
-static int group_gid(const char *name, gid_t *gid)
+int sd_group_gid(const char *name, gid_t *gid)
 {
 	struct group gr, *res = NULL;
 	size_t len = 1024;
@@ -120,7 +119,7 @@ static int group_gid(const char *name, gid_t *gid)
 	for (;;) {
 		pthread_mutex_lock(&nss_lock);
 		errno = 0;
-		rc = r_errno(getgrnam_r(name, &gr, buf, len, &res));
+		rc = sd_nss_errno(getgrnam_r(name, &gr, buf, len, &res));
 		pthread_mutex_unlock(&nss_lock);
 		if (rc != ERANGE)
 			break;
@@ -178,7 +177,7 @@ static int in_any_group(const struct sd_strlist *list, const gid_t *g, int ng, c
 
 	for (i = 0; i < list->n; i++) {
 		gid_t gid = (gid_t)-1;
-		int rc = group_gid(list->v[i], &gid);
+		int rc = sd_group_gid(list->v[i], &gid);
 
 		if (rc == -ENOENT)
 			continue; /* a configured group this host does not have */

@@ -30,6 +30,16 @@ int sd_user_name_valid(const char *name);
  * lookup failure (which callers must treat as a deny, not as unknown). */
 int sd_user_lookup(const char *name, struct sd_user *out);
 
+/* Resolve group NAME with getgrnam_r (the buffer grows to 1 MiB, an entry
+ * larger than that is a failed lookup). 0 with *GID, -ENOENT no such
+ * group, other -errno on a lookup failure. */
+int sd_group_gid(const char *name, gid_t *gid);
+
+/* The error number of a getpwnam_r-style return: RC itself, or errno when
+ * RC is -1 (nss_wrapper, when the buffer is too small, returns -1 and sets
+ * errno). */
+int sd_nss_errno(int rc);
+
 /* The user's role. On a group lookup failure the role is admin (the most
  * restrictive) and *LOOKUP_FAILED is set so the caller can log it. */
 enum sd_role sd_role_of(const struct sd_config *c, const struct sd_user *u, int *lookup_failed);

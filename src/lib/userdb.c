@@ -28,68 +28,11 @@ struct ent {
 
 struct sd_userdb {
 	const struct sd_config *cfg;
-	struct ent *v; /* open addressing, FNV-1a, capacity a power of two */
-	size_t cap, n, npw;
+	struct sd_namemap map; /* of struct ent */
+	size_t npw;
 	struct slot *slots;
 	size_t nadmin, nslots;
 };
-
-static uint64_t name_hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ULL;
-
-	for (; *s != '\0'; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return h;
-}
-
-static int table_grow(struct sd_userdb *db)
-{
-	size_t ncap = db->cap ? db->cap * 2 : 4096, i;
-	struct ent *nv = calloc(ncap, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	for (i = 0; i < db->cap; i++) {
-		size_t j;
-
-		if (db->v[i].name == NULL)
-			continue;
-		for (j = name_hash(db->v[i].name) & (ncap - 1); nv[j].name != NULL;
-		     j = (j + 1) & (ncap - 1))
-			;
-		nv[j] = db->v[i];
-	}
-	free(db->v);
-	db->v = nv;
-	db->cap = ncap;
-	return 0;
-}
-
-/* The entry of NAME, or NULL; with CREATE a new zeroed one (NULL only when
- * out of memory). */
-static struct ent *table_get(struct sd_userdb *db, const char *name, int create)
-{
-	size_t j;
-
-	if (db->cap == 0 || (create && (db->n + 1) * 2 > db->cap)) {
-		if (!create)
-			return NULL;
-		if (table_grow(db) != 0)
-			return NULL;
-	}
-	for (j = name_hash(name) & (db->cap - 1); db->v[j].name != NULL;
-	     j = (j + 1) & (db->cap - 1))
-		if (strcmp(db->v[j].name, name) == 0)
-			return &db->v[j];
-	if (!create)
-		return NULL;
-	db->v[j].name = strdup(name);
-	if (db->v[j].name == NULL)
-		return NULL;
-	db->n++;
-	return &db->v[j];
-}
 
 /* A buffer for the *_r calls, grown on ERANGE. It starts large: a group
  * with many members needs it, and not every NSS backend keeps its place
@@ -99,7 +42,7 @@ struct rbuf {
 	size_t len;
 };
 
-/* The largest buffer user.c gives getgrnam_r; the first one here. */
+/* The first buffer: the largest one user.c gives getgrnam_r. */
 #define GROUP_MAX (1024 * 1024)
 
 static int rbuf_grow(struct rbuf *b)
@@ -117,15 +60,6 @@ static int rbuf_grow(struct rbuf *b)
 	return 0;
 }
 
-/* The *_r calls return an error number; some NSS wrappers return -1 and
- * set errno instead. */
-static int r_errno(int rc)
-{
-	if (rc < 0)
-		return errno != 0 ? errno : EIO;
-	return rc;
-}
-
 static int read_passwd(struct sd_userdb *db, struct rbuf *b)
 {
 	struct passwd pw, *res;
@@ -137,7 +71,7 @@ static int read_passwd(struct sd_userdb *db, struct rbuf *b)
 
 		res = NULL;
 		errno = 0;
-		rc = r_errno(getpwent_r(&pw, b->p, b->len, &res));
+		rc = sd_nss_errno(getpwent_r(&pw, b->p, b->len, &res));
 		if (rc == ERANGE) {
 			rc = -rbuf_grow(b);
 			if (rc != 0)
@@ -152,7 +86,7 @@ static int read_passwd(struct sd_userdb *db, struct rbuf *b)
 			break;
 		if (sd_user_name_valid(pw.pw_name) != 0)
 			continue; /* sd_user_lookup refuses it: the per-user path says so */
-		e = table_get(db, pw.pw_name, 1);
+		e = sd_namemap_get(&db->map, pw.pw_name, 1);
 		if (e == NULL) {
 			rc = ENOMEM;
 			break;
@@ -168,27 +102,6 @@ static int read_passwd(struct sd_userdb *db, struct rbuf *b)
 	return -rc;
 }
 
-/* getgrnam_r for slot S, as user.c's group_gid does (its buffer stops
- * growing at 1 MiB: an entry larger than that is a failed lookup there, so
- * it is one here too). */
-static int resolve_slot(struct slot *s, struct rbuf *b)
-{
-	struct group gr, *res = NULL;
-	int rc;
-
-	errno = 0;
-	rc = r_errno(getgrnam_r(s->name, &gr, b->p, GROUP_MAX, &res));
-	if (rc == ERANGE)
-		return -ENOMEM;
-	if (rc == 0 && res != NULL) {
-		s->gid = gr.gr_gid;
-		return 0;
-	}
-	if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM || rc == 0)
-		return -ENOENT;
-	return -rc;
-}
-
 static int read_groups(struct sd_userdb *db, struct rbuf *b)
 {
 	struct group gr, *res;
@@ -201,7 +114,7 @@ static int read_groups(struct sd_userdb *db, struct rbuf *b)
 
 		res = NULL;
 		errno = 0;
-		rc = r_errno(getgrent_r(&gr, b->p, b->len, &res));
+		rc = sd_nss_errno(getgrent_r(&gr, b->p, b->len, &res));
 		if (rc == ERANGE) {
 			rc = -rbuf_grow(b);
 			if (rc != 0)
@@ -222,7 +135,7 @@ static int read_groups(struct sd_userdb *db, struct rbuf *b)
 		if (!any)
 			continue;
 		for (char **m = gr.gr_mem; m != NULL && *m != NULL && rc == 0; m++) {
-			struct ent *e = table_get(db, *m, 1);
+			struct ent *e = sd_namemap_get(&db->map, *m, 1);
 
 			if (e != NULL && e->in == NULL)
 				e->in = calloc(db->nslots, 1);
@@ -253,6 +166,7 @@ int sd_userdb_open(const struct sd_config *c, struct sd_userdb **out)
 	if (db == NULL)
 		return -ENOMEM;
 	db->cfg = c;
+	sd_namemap_init(&db->map, sizeof(struct ent));
 	db->nadmin = adm->n;
 	db->nslots = adm->n + ex->n;
 	db->slots = calloc(db->nslots + 1, sizeof(*db->slots));
@@ -261,7 +175,9 @@ int sd_userdb_open(const struct sd_config *c, struct sd_userdb **out)
 		struct slot *s = &db->slots[k];
 
 		s->name = k < adm->n ? adm->v[k] : ex->v[k - adm->n];
-		s->rc = resolve_slot(s, &b); /* a failure makes users admin, as in sd_role_of */
+		/* the module's own lookup; a failure makes users admin, as in
+		 * sd_role_of */
+		s->rc = sd_group_gid(s->name, &s->gid);
 	}
 	if (rc == 0)
 		rc = read_passwd(db, &b);
@@ -289,11 +205,13 @@ void sd_userdb_free(struct sd_userdb *db)
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < db->cap; i++) {
-		free(db->v[i].name);
-		free(db->v[i].in);
+	for (i = 0; i < db->map.cap; i++) {
+		struct ent *e = sd_namemap_at(&db->map, i);
+
+		if (e != NULL)
+			free(e->in);
 	}
-	free(db->v);
+	sd_namemap_free(&db->map);
 	free(db->slots);
 	free(db);
 }
@@ -361,7 +279,7 @@ static enum sd_role table_role(const struct sd_userdb *db, const struct ent *e, 
 int sd_userdb_role(struct sd_userdb *db, const struct sd_config *c, const char *name,
 		   struct sd_user *u, enum sd_role *role, int *lookup_failed, const char **why)
 {
-	const struct ent *e = db != NULL ? table_get(db, name, 0) : NULL;
+	const struct ent *e = db != NULL ? sd_namemap_get(&db->map, name, 0) : NULL;
 	const char *w;
 	int rc;
 

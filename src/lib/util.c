@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,4 +202,89 @@ int sd_parse_u64(const char *s, uint64_t *out)
 	}
 	*out = v;
 	return 0;
+}
+
+/* ---- sd_namemap ---------------------------------------------------------- */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static char *slot_name(const struct sd_namemap *m, const char *v, size_t i)
+{
+	char *name;
+
+	memcpy(&name, v + i * m->esize, sizeof(name));
+	return name;
+}
+
+void sd_namemap_init(struct sd_namemap *m, size_t esize)
+{
+	memset(m, 0, sizeof(*m));
+	m->esize = esize;
+}
+
+static int namemap_grow(struct sd_namemap *m)
+{
+	size_t ncap = m->cap ? m->cap * 2 : 1024, i;
+	char *nv = calloc(ncap, m->esize);
+
+	if (nv == NULL)
+		return -ENOMEM;
+	for (i = 0; i < m->cap; i++) {
+		const char *name = slot_name(m, m->v, i);
+		size_t j;
+
+		if (name == NULL)
+			continue;
+		for (j = name_hash(name) & (ncap - 1); slot_name(m, nv, j) != NULL;
+		     j = (j + 1) & (ncap - 1))
+			;
+		memcpy(nv + j * m->esize, m->v + i * m->esize, m->esize);
+	}
+	free(m->v);
+	m->v = nv;
+	m->cap = ncap;
+	return 0;
+}
+
+void *sd_namemap_get(struct sd_namemap *m, const char *name, int create)
+{
+	const char *found;
+	char *copy;
+	size_t j;
+
+	if (m->cap == 0 || (create && (m->n + 1) * 2 > m->cap)) {
+		if (!create || namemap_grow(m) != 0)
+			return NULL;
+	}
+	for (j = name_hash(name) & (m->cap - 1); (found = slot_name(m, m->v, j)) != NULL;
+	     j = (j + 1) & (m->cap - 1))
+		if (strcmp(found, name) == 0)
+			return m->v + j * m->esize;
+	if (!create || (copy = strdup(name)) == NULL)
+		return NULL;
+	memcpy(m->v + j * m->esize, &copy, sizeof(copy));
+	m->n++;
+	return m->v + j * m->esize;
+}
+
+void *sd_namemap_at(const struct sd_namemap *m, size_t i)
+{
+	return i < m->cap && slot_name(m, m->v, i) != NULL ? m->v + i * m->esize : NULL;
+}
+
+void sd_namemap_free(struct sd_namemap *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->cap; i++)
+		free(slot_name(m, m->v, i));
+	free(m->v);
+	sd_namemap_init(m, m->esize);
 }

@@ -53,4 +53,21 @@ int sd_parse_u64(const char *s, uint64_t *out);
 /* Exactly DIGITS (1-16) lower-case hex digits and nothing after them. */
 int sd_parse_hex(const char *s, size_t digits, uint64_t *out);
 
+/* A hash map from names to entries of ESIZE bytes whose first member is
+ * the name (char *, a copy the map owns): open addressing, FNV-1a, the
+ * capacity a power of two kept at least twice the count. Entries move
+ * when the map grows: a pointer to one is good until the next create. */
+struct sd_namemap {
+	char *v; /* cap entries of esize bytes */
+	size_t esize, cap, n;
+};
+void sd_namemap_init(struct sd_namemap *m, size_t esize);
+/* The entry of NAME, or NULL; with CREATE a new zeroed one (NULL only when
+ * out of memory). */
+void *sd_namemap_get(struct sd_namemap *m, const char *name, int create);
+/* Slot I (0 .. cap - 1), or NULL when it is empty: for walking the map. */
+void *sd_namemap_at(const struct sd_namemap *m, size_t i);
+/* Free the names and the table (not what entries point to). */
+void sd_namemap_free(struct sd_namemap *m);
+
 #endif

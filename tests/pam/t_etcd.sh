@@ -11,80 +11,16 @@
 SD_ISOLATE=1
 . "$(dirname "$0")/lib.sh"
 
-ETCD=/usr/bin/etcd
-if [ ! -x "$ETCD" ]; then
-	echo "SKIP: etcd-server not installable ($ETCD missing; tools/install-deps installs etcd-server)"
-	exit 77
-fi
+. "$(dirname "$0")/etcd_lib.sh"
 
+etcd_require
 R=$T/runs
-mkdir -p "$R" "$T/etcd"
-# etcd preallocates a 64 MiB WAL per member: in the private /tmp (64 MiB)
-# give the data directories their own tmpfs, private to this namespace.
-MOUNTED=
-if [ -n "${SD_ISOLATED:-}" ] && mount -t tmpfs -o mode=0700,size=600m sdtest-etcd "$T/etcd"; then
-	MOUNTED=1
-fi
-
-# Unique free ports: 3 client, 3 peer.
-read -r -a PORTS <<<"$(/usr/bin/python3 -c '
-import socket
-ss = [socket.socket() for _ in range(6)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-for s in ss: s.close()')"
-CPORT=("${PORTS[0]}" "${PORTS[1]}" "${PORTS[2]}")
-PPORT=("${PORTS[3]}" "${PORTS[4]}" "${PORTS[5]}")
-CLUSTER="m0=http://127.0.0.1:${PPORT[0]},m1=http://127.0.0.1:${PPORT[1]},m2=http://127.0.0.1:${PPORT[2]}"
-EPIDS=("" "" "")
-
-start_member() { # start_member I
-	local i=$1
-	$ETCD --name "m$i" --data-dir "$T/etcd/m$i" \
-		--listen-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--advertise-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-state new \
-		--initial-cluster-token "sdtest-$$" --log-level error \
-		>>"$T/etcd/m$i.log" 2>&1 &
-	EPIDS[$i]=$!
-}
-
-stop_member() { # stop_member I
-	local i=$1
-	if [ -n "${EPIDS[$i]}" ]; then
-		kill "${EPIDS[$i]}" 2>/dev/null
-		wait "${EPIDS[$i]}" 2>/dev/null
-		EPIDS[$i]=
-	fi
-}
-
-# wait_healthy I...: each member answers /health with true (quorum).
-wait_healthy() {
-	local i n
-	for i in "$@"; do
-		for n in $(seq 1 100); do
-			curl -s --noproxy '*' -m 1 "http://127.0.0.1:${CPORT[$i]}/health" 2>/dev/null |
-				grep -q '"health":"true"' && break
-			sleep 0.1
-		done
-	done
-}
-
-etcd_cleanup() {
-	stop_member 0
-	stop_member 1
-	stop_member 2
-	[ -n "$MOUNTED" ] && umount "$T/etcd" 2>/dev/null
-	cleanup
-}
-trap etcd_cleanup EXIT
-
-start_member 0
-start_member 1
-start_member 2
-wait_healthy 0 1 2
+mkdir -p "$R"
+etcd_init 3
+etcd_start 0
+etcd_start 1
+etcd_start 2
+etcd_wait_healthy 0 1 2
 OUT=$(curl -s --noproxy '*' "http://127.0.0.1:${CPORT[0]}/health") RC=-
 expect_in '"health":"true"' "setup: 3-member etcd cluster is up"
 
@@ -233,14 +169,14 @@ ctl A enroll bob --secret "$SECRET_B" --no-qr --force
 expect_rc 0 "setup: bob enrolled"
 ctl A enroll ed --secret "$SECRET_A" --no-qr
 expect_rc 0 "setup: ed enrolled"
-stop_member 0
+etcd_stop 0
 sd_wait_step
 sd_pam hosta bob <<<"$(sd_code "$SECRET_B")"
 expect_result success "one member down: sign-in on A works"
 sd_pam hostb ed <<<"$(sd_code "$SECRET_A")"
 expect_result success "one member down: sign-in on B works"
 
-stop_member 1
+etcd_stop 1
 t0=$(date +%s%N)
 sd_pam hosta dave <<<"$(sd_code "$SECRET_B")"
 t1=$(date +%s%N)
@@ -259,9 +195,9 @@ expect_result ignore "two members down: break-glass still gets in (abstains befo
 ctl A status --json
 expect_rc 1 "two members down: status fails rather than showing nothing"
 
-start_member 0
-start_member 1
-wait_healthy 0 1 2
+etcd_start 0
+etcd_start 1
+etcd_wait_healthy 0 1 2
 sd_wait_step
 sd_pam hostb dave <<<"$(sd_code "$SECRET_B")"
 expect_result success "members back: sign-in works again"

@@ -23,54 +23,14 @@
 SD_ISOLATE=1
 . "$(dirname "$0")/lib.sh"
 
-ETCD=/usr/bin/etcd
-if [ ! -x "$ETCD" ]; then
-	echo "SKIP: etcd-server not installable ($ETCD missing; tools/install-deps installs etcd-server)"
-	exit 77
-fi
+. "$(dirname "$0")/etcd_lib.sh"
 
-mkdir -p "$T/etcd"
-MOUNTED=
-if [ -n "${SD_ISOLATED:-}" ] && mount -t tmpfs -o mode=0700,size=600m sdtest-etcdrt "$T/etcd"; then
-	MOUNTED=1
-fi
-read -r -a PORTS <<<"$(/usr/bin/python3 -c '
-import socket
-ss = [socket.socket() for _ in range(6)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))
-for s in ss: s.close()')"
-CPORT=("${PORTS[0]}" "${PORTS[1]}" "${PORTS[2]}")
-PPORT=("${PORTS[3]}" "${PORTS[4]}" "${PORTS[5]}")
-CLUSTER="m0=http://127.0.0.1:${PPORT[0]},m1=http://127.0.0.1:${PPORT[1]},m2=http://127.0.0.1:${PPORT[2]}"
-EPIDS=()
-for i in 0 1 2; do
-	$ETCD --name "m$i" --data-dir "$T/etcd/m$i" \
-		--listen-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--advertise-client-urls "http://127.0.0.1:${CPORT[$i]}" \
-		--listen-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-advertise-peer-urls "http://127.0.0.1:${PPORT[$i]}" \
-		--initial-cluster "$CLUSTER" --initial-cluster-state new \
-		--initial-cluster-token "sdrt-$$" --log-level error >>"$T/etcd/m$i.log" 2>&1 &
-	EPIDS+=($!)
-done
-rt_cleanup() {
-	local p
-	for p in "${EPIDS[@]}"; do
-		kill "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	[ -n "$MOUNTED" ] && umount "$T/etcd" 2>/dev/null
-	cleanup
-}
-trap rt_cleanup EXIT
-for i in 0 1 2; do
-	for _ in $(seq 1 100); do
-		curl -s --noproxy '*' -m 1 "http://127.0.0.1:${CPORT[$i]}/health" 2>/dev/null |
-			grep -q '"health":"true"' && break
-		sleep 0.1
-	done
-done
+etcd_require
+etcd_init 3
+etcd_start 0
+etcd_start 1
+etcd_start 2
+etcd_wait_healthy 0 1 2
 
 # metrics: "REQUESTS PROPOSALS" now (requests summed over the members, the
 # highest committed proposal count of any member).

@@ -358,6 +358,63 @@ static void test_err_set_and_wipe(void **unused)
 	sd_wipe(NULL, 10);
 }
 
+/* sd_namemap: 5,000 names through several growths, each found again with
+ * its entry intact, absent names not found (nor created), a walk that sees
+ * every entry once, and free. */
+struct nm_ent {
+	char *name;
+	int value;
+};
+
+static void test_namemap(void **state)
+{
+	struct sd_namemap m;
+	char name[32];
+	size_t i, seen = 0;
+	long sum = 0;
+
+	(void)state;
+	sd_namemap_init(&m, sizeof(struct nm_ent));
+	assert_null(sd_namemap_get(&m, "nobody", 0));
+	for (i = 0; i < 5000; i++) {
+		struct nm_ent *e;
+
+		snprintf(name, sizeof(name), "user%zu", i);
+		e = sd_namemap_get(&m, name, 1);
+		assert_non_null(e);
+		assert_string_equal(e->name, name);
+		assert_int_equal(e->value, 0); /* new entries are zeroed */
+		e->value = (int)i + 1;
+	}
+	assert_int_equal(m.n, 5000);
+	assert_true(m.cap >= 2 * m.n);
+	for (i = 0; i < 5000; i++) {
+		struct nm_ent *e;
+
+		snprintf(name, sizeof(name), "user%zu", i);
+		e = sd_namemap_get(&m, name, 1); /* existing: not created again */
+		assert_non_null(e);
+		assert_int_equal(e->value, (int)i + 1);
+	}
+	assert_int_equal(m.n, 5000);
+	assert_null(sd_namemap_get(&m, "user5000", 0));
+	assert_int_equal(m.n, 5000);
+	for (i = 0; i < m.cap; i++) {
+		const struct nm_ent *e = sd_namemap_at(&m, i);
+
+		if (e != NULL) {
+			seen++;
+			sum += e->value;
+		}
+	}
+	assert_null(sd_namemap_at(&m, m.cap));
+	assert_int_equal(seen, 5000);
+	assert_int_equal(sum, 5000L * 5001 / 2);
+	sd_namemap_free(&m);
+	assert_int_equal(m.n, 0);
+	assert_null(sd_namemap_get(&m, "user1", 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -379,6 +436,7 @@ int main(void)
 		cmocka_unit_test(test_parse_u64_junk),
 		cmocka_unit_test(test_strlist),
 		cmocka_unit_test(test_strlist_many),
+		cmocka_unit_test(test_namemap),
 		cmocka_unit_test(test_err_set_and_wipe),
 	};
 
